@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# lib.sh: helpers shared by the harness scripts (sourced, never run).
+# Provides die/warn/stage logging with elapsed time and common paths.
+
+# Repository root and output directory (all build products live under out/).
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+OUT=${OUT:-$ROOT/out}
+# Harness start time, inherited by child scripts so stage times add up.
+HARNESS_T0=${HARNESS_T0:-$(date +%s)}
+export ROOT OUT HARNESS_T0
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+warn() {
+	echo "warning: $*" >&2
+}
+
+# stage MSG: print "[  42s] MSG" with the time since the harness started.
+stage() {
+	printf '[%4ds] %s\n' "$(($(date +%s) - HARNESS_T0))" "$*"
+}
+
+# need_tool TOOL...: fail with a one-line error if a tool is not on PATH.
+need_tool() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 ||
+			die "required tool '$t' not found on PATH (run 'make deps')"
+	done
+}
+
+# kernel_version TREE: "6.12.117" from the tree's top-level Makefile.
+kernel_version() {
+	awk -F' *= *' '
+		$1 == "VERSION" { v = $2 }
+		$1 == "PATCHLEVEL" { p = $2 }
+		$1 == "SUBLEVEL" { s = $2 }
+		$1 == "EXTRAVERSION" { e = $2 }
+		/^NAME/ { exit }
+		END { if (v == "") exit 1; printf "%s.%s.%s%s\n", v, p, s, e }
+	' "$1/Makefile"
+}
+
+# is_kernel_tree DIR: true if DIR looks like a Linux source tree with arm64.
+is_kernel_tree() {
+	[ -f "$1/Makefile" ] && [ -f "$1/Kconfig" ] &&
+		[ -d "$1/arch/arm64" ] && [ -f "$1/scripts/kconfig/merge_config.sh" ] &&
+		grep -q '^PATCHLEVEL *=' "$1/Makefile"
+}
+
+# kvm_arch_dir TREE: the arm64 KVM selftests directory name (aarch64 or arm64).
+kvm_arch_dir() {
+	if [ -d "$1/tools/testing/selftests/kvm/arm64" ]; then
+		echo arm64
+	else
+		echo aarch64
+	fi
+}
