@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mte_host_probe - a host kernel at EL1 must not reach MTE state when the
+ * host runs without MTE (e.g. booted with arm64.nomte).
+ *
+ * With MTE disabled for the host, EL2 (nVHE, protected nVHE/hVHE) must make
+ * every EL1 access to GCR_EL1, RGSR_EL1, TFSR_EL1, TFSRE0_EL1 and GMID_EL1
+ * UNDEF (EC 0x0, IL=1, ELR at the instruction, no value leaked) and must
+ * make allocation tags unreachable (tag stores ignored, tag loads read 0).
+ * With MTE enabled the same probes are the control: registers are accessible
+ * and tags round-trip.
+ *
+ * The probes run in the host kernel through the mte_probe.ko helper
+ * (debugfs), on every online CPU, again on each secondary CPU after it went
+ * through an offline/online cycle, and again on each CPU right after a KVM
+ * guest ran on it. The host kernel log must stay free of oopses/warnings.
+ *
+ * The module is looked for next to this executable, in the kvm selftest
+ * install directory layout (../mte_probe/), or given with -m PATH or the
+ * MTE_PROBE_KO environment variable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/auxv.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#ifndef HWCAP2_MTE
+#define HWCAP2_MTE		(1UL << 18)
+#endif
+
+#define MODNAME			"mte_probe"
+#define DBG_DIR			"/sys/kernel/debug/" MODNAME
+#define MAX_CPUS		512
+#define MAX_ERRS_SHOWN		4
+
+enum expect { EXPECT_DENIED, EXPECT_ACCESS };
+enum kind { K_MRS, K_MSR, K_TAG_WRITE, K_TAG_READ };
+
+static const struct probe {
+	const char *name;	/* module probe name */
+	const char *what;	/* human readable */
+	enum kind kind;
+} probes[] = {
+	{ "mrs_gcr_el1",	"MRS GCR_EL1",		K_MRS },
+	{ "msr_gcr_el1",	"MSR GCR_EL1",		K_MSR },
+	{ "mrs_rgsr_el1",	"MRS RGSR_EL1",		K_MRS },
+	{ "msr_rgsr_el1",	"MSR RGSR_EL1",		K_MSR },
+	{ "mrs_tfsr_el1",	"MRS TFSR_EL1",		K_MRS },
+	{ "msr_tfsr_el1",	"MSR TFSR_EL1",		K_MSR },
+	{ "mrs_tfsre0_el1",	"MRS TFSRE0_EL1",	K_MRS },
+	{ "msr_tfsre0_el1",	"MSR TFSRE0_EL1",	K_MSR },
+	{ "mrs_gmid_el1",	"MRS GMID_EL1",		K_MRS },
+	{ "stg",		"STG",			K_TAG_WRITE },
+	{ "st2g",		"ST2G",			K_TAG_WRITE },
+	{ "stzg",		"STZG",			K_TAG_WRITE },
+	{ "stz2g",		"STZ2G",		K_TAG_WRITE },
+	{ "stgp",		"STGP",			K_TAG_WRITE },
+	{ "stgm",		"STGM",			K_TAG_WRITE },
+	{ "stzgm",		"STZGM",		K_TAG_WRITE },
+	{ "dc_gva",		"DC GVA",		K_TAG_WRITE },
+	{ "dc_gzva",		"DC GZVA",		K_TAG_WRITE },
+	{ "ldg",		"LDG",			K_TAG_READ },
+	{ "ldgm",		"LDGM",			K_TAG_READ },
+};
+
+#define NR_PROBES	ARRAY_SIZE(probes)
+#define NR_PHASES	3
+
+struct result {
+	unsigned long long exc, esr, ec, il, far, val, poison;
+	long long elr_off;
+	long long tag, want_tag, aux_exc, hw_mte;
+};
+
+struct hostinfo {
+	int el2, protected, hvhe, hyp, mte;
+};
+
+static enum expect expect;
+static const char *mode = "?";
+static int probe_fd = -1;
+static int kmsg_fd = -1;
+
+/* ---- module handling ---- */
+
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static bool find_module(const char *opt, char *out, size_t len)
+{
+	static const char * const rel[] = {
+		MODNAME ".ko",
+		MODNAME "/" MODNAME ".ko",
+		"../" MODNAME "/" MODNAME ".ko",
+		"../" MODNAME ".ko",
+	};
+	char exe[PATH_MAX], *dir;
+	ssize_t n;
+	int i;
+
+	if (!opt)
+		opt = getenv("MTE_PROBE_KO");
+	if (opt) {
+		snprintf(out, len, "%s", opt);
+		return file_exists(out);
+	}
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return false;
+	exe[n] = '\0';
+	dir = dirname(exe);
+	for (i = 0; i < ARRAY_SIZE(rel); i++) {
+		snprintf(out, len, "%s/%s", dir, rel[i]);
+		if (file_exists(out))
+			return true;
+	}
+	return false;
+}
+
+/* Returns 1 if we loaded it, 0 if it was already there, -1 on failure. */
+static int load_module(const char *path)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ksft_print_msg("open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	close(fd);
+	if (!ret)
+		return 1;
+	if (errno == EEXIST)
+		return 0;
+	ksft_print_msg("finit_module %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
+static void unload_module(void)
+{
+	if (syscall(__NR_delete_module, MODNAME, O_NONBLOCK))
+		ksft_print_msg("delete_module " MODNAME ": %s\n",
+			       strerror(errno));
+}
+
+static bool read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+static long long get_field(const char *line, const char *key)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(line, pat);
+	TEST_ASSERT(p, "no '%s' in module result '%s'", key, line);
+	return strtoll(p + strlen(pat), NULL, 0);
+}
+
+static bool parse_info(struct hostinfo *hi)
+{
+	char line[256] = " ";
+
+	if (!read_file(DBG_DIR "/info", line + 1, sizeof(line) - 1))
+		return false;
+	hi->el2 = get_field(line, "el2");
+	hi->protected = get_field(line, "protected");
+	hi->hvhe = get_field(line, "hvhe");
+	/* KVM (hence EL2 with its host configuration) is up iff /dev/kvm. */
+	hi->hyp = file_exists("/dev/kvm");
+	hi->mte = get_field(line, "mte");
+	return true;
+}
+
+/* Run one probe on one CPU; returns 0 or -errno (e.g. -ENXIO: offline). */
+static int run_probe(int cpu, const struct probe *p, struct result *r,
+		     char *line, size_t len)
+{
+	char cmd[64];
+	ssize_t n;
+
+	n = snprintf(cmd, sizeof(cmd), "%d %s", cpu, p->name);
+	if (pwrite(probe_fd, cmd, n, 0) != n)
+		return -errno;
+	line[0] = ' ';
+	n = pread(probe_fd, line + 1, len - 2, 0);
+	if (n <= 0)
+		return n ? -errno : -ENODATA;
+	line[n + 1] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+
+	r->exc = get_field(line, "exc");
+	r->esr = get_field(line, "esr");
+	r->ec = get_field(line, "ec");
+	r->il = get_field(line, "il");
+	r->elr_off = get_field(line, "elr_off");
+	r->far = get_field(line, "far");
+	r->val = get_field(line, "val");
+	r->poison = get_field(line, "poison");
+	r->tag = get_field(line, "tag");
+	r->want_tag = get_field(line, "want_tag");
+	r->aux_exc = get_field(line, "aux_exc");
+	r->hw_mte = get_field(line, "hw_mte");
+	return 0;
+}
+
+/* ---- expectations ---- */
+
+static bool undef_ok(const struct result *r)
+{
+	return r->exc == 1 && r->ec == 0 && r->il == 1 && r->elr_off == 0;
+}
+
+static void describe_exc(const struct result *r, char *buf, size_t len)
+{
+	if (!r->exc)
+		snprintf(buf, len, "no exception");
+	else
+		snprintf(buf, len,
+			 "%llu exception(s), ESR=0x%llx (EC=0x%llx IL=%llu) ELR=insn%+lld",
+			 r->exc, r->esr, r->ec, r->il, r->elr_off);
+}
+
+/*
+ * Check one probe result against the expectation. Returns true if it
+ * conforms; *why gets a description either way (for failures and notes).
+ */
+static bool check(const struct probe *p, int cpu, const struct result *r,
+		  char *why, size_t len, bool *note)
+{
+	char exc[160];
+
+	describe_exc(r, exc, sizeof(exc));
+	*note = false;
+
+	switch (p->kind) {
+	case K_MRS:
+		if (expect == EXPECT_DENIED) {
+			if (undef_ok(r) && r->val == r->poison)
+				return true;
+			snprintf(why, len,
+				 "cpu%d %s in %s with MTE off: expected UNDEF (EC=0x0 IL=1 ELR=insn, destination untouched), saw %s, destination=0x%llx%s",
+				 cpu, p->what, mode, exc, r->val,
+				 r->val == r->poison ? " (untouched)" :
+				 " (register value leaked)");
+			return false;
+		}
+		if (!r->exc && r->val != r->poison &&
+		    (strcmp(p->name, "mrs_gmid_el1") ||
+		     ((r->val & 0xf) >= 2 && (r->val & 0xf) <= 6)))
+			return true;
+		snprintf(why, len,
+			 "cpu%d %s in %s with MTE on (control): expected a plausible value and no exception, saw %s, value=0x%llx",
+			 cpu, p->what, mode, exc, r->val);
+		return false;
+
+	case K_MSR:
+		if (expect == EXPECT_DENIED) {
+			if (undef_ok(r))
+				return true;
+			snprintf(why, len,
+				 "cpu%d %s in %s with MTE off: expected UNDEF (EC=0x0 IL=1 ELR=insn), saw %s (write of 0x%llx %s)",
+				 cpu, p->what, mode, exc, r->val,
+				 r->exc ? "trapped" : "went through");
+			return false;
+		}
+		if (!r->exc && !r->aux_exc)
+			return true;
+		snprintf(why, len,
+			 "cpu%d %s in %s with MTE on (control): expected the write-back of 0x%llx to succeed, saw %s, %lld exception(s) on the read",
+			 cpu, p->what, mode, r->val, exc, r->aux_exc);
+		return false;
+
+	case K_TAG_WRITE:
+	case K_TAG_READ:
+		if (expect == EXPECT_DENIED) {
+			if (r->exc || r->tag < 0 || r->aux_exc) {
+				/* Faulting is an acceptable way to deny. */
+				*note = true;
+				snprintf(why, len,
+					 "cpu%d %s in %s with MTE off: faulted instead of being ignored (%s; %lld set-up/check exception(s)); tag read back %lld",
+					 cpu, p->what, mode, exc, r->aux_exc,
+					 r->tag);
+				return r->tag != r->want_tag;
+			}
+			if (r->tag == 0)
+				return true;
+			snprintf(why, len,
+				 "cpu%d %s in %s with MTE off: expected tags unreachable (tag read back 0), stored tag 0x%llx and read back 0x%llx",
+				 cpu, p->what, mode, r->want_tag, r->tag);
+			return false;
+		}
+		if (!r->exc && !r->aux_exc && r->tag == r->want_tag)
+			return true;
+		snprintf(why, len,
+			 "cpu%d %s in %s with MTE on (control): expected tag 0x%llx to round-trip, read back %lld, %s, %lld set-up/check exception(s)",
+			 cpu, p->what, mode, r->want_tag, r->tag, exc,
+			 r->aux_exc);
+		return false;
+	}
+	return false;
+}
+
+/*
+ * Run every probe on every CPU in cpus[] and report one TAP result per
+ * probe for this phase.
+ */
+static void probe_phase(const char *phase, const int *cpus, int nr,
+			const char *skip_why)
+{
+	char line[512], why[512], list[64];
+	struct result r;
+	int i, c, ret;
+
+	for (i = 0; i < NR_PROBES; i++) {
+		const struct probe *p = &probes[i];
+		int fails = 0, ran = 0, hw_missing = -1;
+
+		if (!nr) {
+			ksft_test_result_skip("%s: %s: %s\n", phase, p->what,
+					      skip_why);
+			continue;
+		}
+
+		for (c = 0; c < nr; c++) {
+			bool note;
+
+			ret = run_probe(cpus[c], p, &r, line, sizeof(line));
+			if (ret) {
+				ksft_print_msg("%s: cpu%d %s: probe failed: %s\n",
+					       phase, cpus[c], p->what,
+					       strerror(-ret));
+				fails++;
+				continue;
+			}
+			if (r.hw_mte < 2) {
+				hw_missing = cpus[c];
+				continue;
+			}
+			ran++;
+			if (check(p, cpus[c], &r, why, sizeof(why), &note)) {
+				if (note)
+					ksft_print_msg("%s: note: %s\n",
+						       phase, why);
+				continue;
+			}
+			if (fails++ < MAX_ERRS_SHOWN)
+				ksft_print_msg("%s: %s [%s]\n", phase, why,
+					       line + 1);
+		}
+
+		snprintf(list, sizeof(list), "%d CPU(s)", ran);
+		if (fails)
+			ksft_test_result_fail("%s: %s on %s: %d failure(s)\n",
+					      phase, p->what, list, fails);
+		else if (!ran)
+			ksft_test_result_skip("%s: %s: CPU%d does not implement MTE2 (ID_AA64PFR1_EL1.MTE < 2)\n",
+					      phase, p->what, hw_missing);
+		else
+			ksft_test_result_pass("%s: %s %s on %s\n", phase,
+					      p->what,
+					      expect == EXPECT_DENIED ?
+					      "denied" : "accessible (control)",
+					      list);
+	}
+}
+
+/* ---- CPU sets, hotplug, guests ---- */
+
+static int online_cpus(int *cpus)
+{
+	int cpu, nr = 0;
+	long max = sysconf(_SC_NPROCESSORS_CONF);
+	char path[64], buf[8];
+
+	for (cpu = 0; cpu < max && cpu < MAX_CPUS; cpu++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/online", cpu);
+		if (read_file(path, buf, sizeof(buf)) && buf[0] != '1')
+			continue;
+		/* No "online" file: not hotpluggable, online if it exists. */
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d",
+			 cpu);
+		if (file_exists(path))
+			cpus[nr++] = cpu;
+	}
+	return nr;
+}
+
+static int set_online(int cpu, int on)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online",
+		 cpu);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int hotplug_cpus(const int *cpus, int nr, int *out, char *why,
+			size_t len)
+{
+	int i, ret, n = 0;
+
+	snprintf(why, len, "no hotpluggable secondary CPU");
+	for (i = 0; i < nr; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/online", cpus[i]);
+		if (!cpus[i] || !file_exists(path))
+			continue;
+		ret = set_online(cpus[i], 0);
+		if (ret) {
+			snprintf(why, len, "cpu%d offline: %s", cpus[i],
+				 strerror(-ret));
+			ksft_print_msg("hotplug: %s\n", why);
+			continue;
+		}
+		ret = set_online(cpus[i], 1);
+		TEST_ASSERT(!ret, "cpu%d did not come back online: %s",
+			    cpus[i], strerror(-ret));
+		ksft_print_msg("hotplug: cpu%d offline -> online\n", cpus[i]);
+		out[n++] = cpus[i];
+	}
+	return n;
+}
+
+static void guest_code(void)
+{
+	GUEST_DONE();
+}
+
+/* Run a trivial guest to completion with the vcpu thread pinned on cpu. */
+static bool run_guest_on(int cpu)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	cpu_set_t set, old;
+	bool ok;
+
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(old), &old),
+		    "sched_getaffinity: %s", strerror(errno));
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
+		    "pinning to cpu%d: %s", cpu, strerror(errno));
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	vcpu_run(vcpu);
+	ok = get_ucall(vcpu, &uc) == UCALL_DONE && sched_getcpu() == cpu;
+	if (!ok)
+		ksft_print_msg("guest on cpu%d: exit reason %u, ucall %lu, ran on cpu%d\n",
+			       cpu, vcpu->run->exit_reason,
+			       (unsigned long)uc.cmd, sched_getcpu());
+	kvm_vm_free(vm);
+
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(old), &old),
+		    "unpinning: %s", strerror(errno));
+	return ok;
+}
+
+/* ---- host log ---- */
+
+static void kmsg_start(void)
+{
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+}
+
+static void kmsg_check(void)
+{
+	static const char * const bad[] = {
+		"Oops", "BUG", "WARNING", "Internal error", "Kernel panic",
+		"hyp panic",
+	};
+	char rec[2048];
+	int i, hits = 0;
+	ssize_t n;
+
+	if (kmsg_fd < 0) {
+		ksft_test_result_skip("host kernel log clean: /dev/kmsg unavailable\n");
+		return;
+	}
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: keep going */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		for (i = 0; i < ARRAY_SIZE(bad); i++) {
+			if (strstr(rec, bad[i])) {
+				ksft_print_msg("host log: %s", strchr(rec, ';') ?
+					       strchr(rec, ';') + 1 : rec);
+				hits++;
+				break;
+			}
+		}
+	}
+	close(kmsg_fd);
+	ksft_test_result(!hits, "host kernel log clean (%d bad line(s))\n",
+			 hits);
+}
+
+static void usage(const char *name)
+{
+	printf("usage: %s [-m PATH_TO_mte_probe.ko]\n", name);
+	printf("  also: MTE_PROBE_KO=PATH\n");
+}
+
+int main(int argc, char *argv[])
+{
+	int cpus[MAX_CPUS], hp[MAX_CPUS], gcpus[MAX_CPUS];
+	int nr, nr_hp, nr_g = 0, i, opt, loaded;
+	char path[PATH_MAX], why[128];
+	const char *modopt = NULL;
+	struct hostinfo hi;
+	bool hwcap_mte;
+
+	while ((opt = getopt(argc, argv, "hm:")) != -1) {
+		switch (opt) {
+		case 'm':
+			modopt = optarg;
+			break;
+		default:
+			usage(argv[0]);
+			exit(opt == 'h' ? KSFT_PASS : KSFT_FAIL);
+		}
+	}
+
+	ksft_print_header();
+
+	if (!file_exists(DBG_DIR "/probe")) {
+		if (!find_module(modopt, path, sizeof(path)))
+			ksft_exit_skip(MODNAME ".ko not found (use -m PATH or MTE_PROBE_KO)\n");
+		if (!file_exists("/sys/kernel/debug/"))
+			ksft_exit_skip("no debugfs\n");
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+		loaded = load_module(path);
+		if (loaded < 0)
+			ksft_exit_fail_msg("cannot load %s\n", path);
+		ksft_print_msg("module: %s (%s)\n", path,
+			       loaded ? "loaded" : "already loaded");
+	} else {
+		loaded = 0;
+	}
+
+	probe_fd = open(DBG_DIR "/probe", O_RDWR | O_CLOEXEC);
+	if (probe_fd < 0 || !parse_info(&hi))
+		ksft_exit_fail_msg("cannot use " DBG_DIR ": %s (is debugfs mounted?)\n",
+				   strerror(errno));
+
+	hwcap_mte = getauxval(AT_HWCAP2) & HWCAP2_MTE;
+	if (hi.el2)
+		mode = "VHE";
+	else if (hi.protected)
+		mode = hi.hvhe ? "protected hVHE" : "protected nVHE";
+	else if (hi.hyp)
+		mode = hi.hvhe ? "hVHE" : "nVHE";
+	else
+		mode = "EL1 without KVM";
+	ksft_print_msg("host: %s, HWCAP2_MTE=%d, system_supports_mte=%d\n",
+		       mode, hwcap_mte, hi.mte);
+	if (hwcap_mte != !!hi.mte)
+		ksft_print_msg("HWCAP2_MTE and system_supports_mte() disagree\n");
+
+	ksft_set_plan(NR_PROBES * NR_PHASES + 2);
+	kmsg_start();
+
+	expect = hwcap_mte ? EXPECT_ACCESS : EXPECT_DENIED;
+	if (!hwcap_mte && (hi.el2 || !hi.hyp)) {
+		const char *reason = hi.el2 ?
+			"host runs at EL2 (VHE): outside EL2 enforcement" :
+			"no KVM/EL2 on this host (no /dev/kvm): nothing to enforce";
+
+		for (i = 0; i < NR_PROBES * NR_PHASES + 1; i++)
+			ksft_test_result_skip("%s\n", reason);
+		goto out;
+	}
+
+	nr = online_cpus(cpus);
+	ksft_print_msg("%d online CPU(s)\n", nr);
+	probe_phase("boot", cpus, nr, "no online CPU?");
+
+	nr_hp = hotplug_cpus(cpus, nr, hp, why, sizeof(why));
+	probe_phase("hotplug", hp, nr_hp, why);
+
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		snprintf(why, sizeof(why), "/dev/kvm: %s", strerror(errno));
+		ksft_test_result_skip("trivial guest on each CPU: %s\n", why);
+	} else {
+		nr = online_cpus(cpus);
+		for (i = 0; i < nr; i++) {
+			if (run_guest_on(cpus[i]))
+				gcpus[nr_g++] = cpus[i];
+		}
+		snprintf(why, sizeof(why), "no guest ran to completion");
+		ksft_test_result(nr_g == nr,
+				 "trivial guest ran to completion on %d of %d CPU(s)\n",
+				 nr_g, nr);
+	}
+	probe_phase("after guest", gcpus, nr_g, why);
+
+out:
+	kmsg_check();
+	close(probe_fd);
+	if (loaded > 0)
+		unload_module();
+	ksft_finished();
+}
