@@ -46,7 +46,7 @@
 #define MODNAME			"mte_probe"
 #define DBG_DIR			"/sys/kernel/debug/" MODNAME
 #define MAX_CPUS		512
-#define MAX_ERRS_SHOWN		4
+#define MAX_ERRS_SHOWN		1	/* detailed reports per probe and phase */
 
 enum expect { EXPECT_DENIED, EXPECT_ACCESS };
 enum kind { K_MRS, K_MSR, K_TAG_WRITE, K_TAG_READ };
@@ -340,13 +340,13 @@ static bool check(const struct probe *p, int cpu, const struct result *r,
 static void probe_phase(const char *phase, const int *cpus, int nr,
 			const char *skip_why)
 {
-	char line[512], why[512], list[64];
-	struct result r;
+	char line[512], why[512], bad[128];
+	struct result r = {};
 	int i, c, ret;
 
 	for (i = 0; i < NR_PROBES; i++) {
 		const struct probe *p = &probes[i];
-		int fails = 0, ran = 0, hw_missing = -1;
+		int fails = 0, ran = 0, hw_missing = -1, off = 0;
 
 		if (!nr) {
 			ksft_test_result_skip("%s: %s: %s\n", phase, p->what,
@@ -362,6 +362,8 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 				ksft_print_msg("%s: cpu%d %s: probe failed: %s\n",
 					       phase, cpus[c], p->what,
 					       strerror(-ret));
+				off += snprintf(bad + off, sizeof(bad) - off,
+						" %d", cpus[c]);
 				fails++;
 				continue;
 			}
@@ -379,21 +381,23 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 			if (fails++ < MAX_ERRS_SHOWN)
 				ksft_print_msg("%s: %s [%s]\n", phase, why,
 					       line + 1);
+			if (off < sizeof(bad) - 8)
+				off += snprintf(bad + off, sizeof(bad) - off,
+						" %d", cpus[c]);
 		}
 
-		snprintf(list, sizeof(list), "%d CPU(s)", ran);
 		if (fails)
-			ksft_test_result_fail("%s: %s on %s: %d failure(s)\n",
-					      phase, p->what, list, fails);
+			ksft_test_result_fail("%s: %s: failed on %d of %d CPU(s) (cpu%s)\n",
+					      phase, p->what, fails, nr, bad);
 		else if (!ran)
 			ksft_test_result_skip("%s: %s: CPU%d does not implement MTE2 (ID_AA64PFR1_EL1.MTE < 2)\n",
 					      phase, p->what, hw_missing);
 		else
-			ksft_test_result_pass("%s: %s %s on %s\n", phase,
-					      p->what,
+			ksft_test_result_pass("%s: %s %s on %d CPU(s)\n",
+					      phase, p->what,
 					      expect == EXPECT_DENIED ?
 					      "denied" : "accessible (control)",
-					      list);
+					      ran);
 	}
 }
 
