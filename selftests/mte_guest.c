@@ -83,7 +83,7 @@ static void guest_undef_handler(struct ex_regs *regs)
 static void record(int i, uint64_t pc, uint64_t val)
 {
 	res.exc[i] = undef_count;
-	res.esr[i] = undef_esr;
+	res.esr[i] = undef_count ? undef_esr : 0;
 	res.elr_off[i] = undef_count ? (int64_t)(undef_elr - pc) : 0;
 	res.val[i] = val;
 	__GUEST_ASSERT(!undef_count || accesses[i].dir != A_MRS ||

@@ -348,6 +348,7 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 		const struct probe *p = &probes[i];
 		int fails = 0, ran = 0, hw_missing = -1, off = 0;
 
+		bad[0] = '\0';
 		if (!nr) {
 			ksft_test_result_skip("%s: %s: %s\n", phase, p->what,
 					      skip_why);
