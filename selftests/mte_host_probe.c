@@ -95,6 +95,7 @@ static enum expect expect;
 static const char *mode = "?";
 static int probe_fd = -1;
 static int kmsg_fd = -1;
+static bool verbose;
 
 /* ---- module handling ---- */
 
@@ -368,6 +369,8 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 				fails++;
 				continue;
 			}
+			if (verbose)
+				ksft_print_msg("%s: %s\n", phase, line + 1);
 			if (r.hw_mte < 2) {
 				hw_missing = cpus[c];
 				continue;
@@ -550,7 +553,8 @@ static void kmsg_check(void)
 
 static void usage(const char *name)
 {
-	printf("usage: %s [-m PATH_TO_mte_probe.ko]\n", name);
+	printf("usage: %s [-v] [-m PATH_TO_mte_probe.ko]\n", name);
+	printf("  -v: print every raw probe result\n");
 	printf("  also: MTE_PROBE_KO=PATH\n");
 }
 
@@ -563,8 +567,11 @@ int main(int argc, char *argv[])
 	struct hostinfo hi;
 	bool hwcap_mte;
 
-	while ((opt = getopt(argc, argv, "hm:")) != -1) {
+	while ((opt = getopt(argc, argv, "hm:v")) != -1) {
 		switch (opt) {
+		case 'v':
+			verbose = true;
+			break;
 		case 'm':
 			modopt = optarg;
 			break;

@@ -213,13 +213,25 @@ static int aux_ldg(struct probe_ctx *ctx, u8 *addr)
 	return aux.count ? -1 : (int)((v >> 56) & 0xf);
 }
 
+/*
+ * Clear the page's tags. Where tags are reachable, check that the first
+ * granule really reads back 0 so that a later read of the probe's tag can
+ * only come from the probe; a failed reset counts as a set-up exception.
+ */
+static void aux_reset_tags(struct probe_ctx *ctx)
+{
+	aux_clear_tags(ctx);
+	if (aux_ldg(ctx, ctx->page) > 0)
+		ctx->aux_exc++;
+}
+
 /* Tag write probes: clear the tags, store one with the probe, read back. */
 #define DEFINE_TAG_WRITE(name, insn, srcval, tagval)			\
 static void probe_##name(struct probe_ctx *ctx)				\
 {									\
 	u64 z = 0, src = (srcval);					\
 									\
-	aux_clear_tags(ctx);						\
+	aux_reset_tags(ctx);						\
 	ctx->want_tag = (tagval);					\
 	TRAP_INSN(insn, &ctx->rec, z, src, ctx->page);			\
 	ctx->tag = aux_ldg(ctx, ctx->page);				\
@@ -244,7 +256,7 @@ static void probe_ldg(struct probe_ctx *ctx)
 {
 	u64 v = LDG_PRESET, z = 0;
 
-	aux_clear_tags(ctx);
+	aux_reset_tags(ctx);
 	aux_stg(ctx, ctx->page, PROBE_TAG);
 	ctx->want_tag = PROBE_TAG;
 	TRAP_INSN("ldg %[a], [%[c]]", &ctx->rec, v, z, ctx->page);
@@ -261,7 +273,7 @@ static void probe_ldgm(struct probe_ctx *ctx)
 {
 	u64 v = ctx->poison, z = 0;
 
-	aux_clear_tags(ctx);
+	aux_reset_tags(ctx);
 	aux_stg(ctx, ctx->page, PROBE_TAG);
 	ctx->want_tag = PROBE_TAG;
 	TRAP_INSN("ldgm %[a], [%[c]]", &ctx->rec, v, z, ctx->page);
