@@ -100,10 +100,10 @@ static int vma_is_tagged(void *addr)
 		return -1;
 	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, start, strlen(start)))
+		if (!strncmp(line, start, strlen(start))) {
 			in = true;
-		else if (in && !strncmp(line, "VmFlags:", 8)) {
-			ret = strstr(line, " mt") != NULL;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			ret = !!strstr(line, " mt");
 			break;
 		}
 	}

@@ -80,11 +80,12 @@ asm(
 "	.pushsection .text, \"ax\"\n"
 "	.balign 2048\n"
 "mte_probe_vectors:\n"
-"	.irp off, 0x000, 0x080, 0x100, 0x180, 0x200, 0x280, 0x300, 0x380, "
-"		  0x400, 0x480, 0x500, 0x580, 0x600, 0x680, 0x700, 0x780\n"
-"	.balign 128\n"
-"	mov	x16, #\\off\n"
+"	.set	mte_probe_off, 0\n"
+"	.rept	16\n"
+"	.balign	128\n"
+"	mov	x16, #mte_probe_off\n"
 "	b	mte_probe_trap\n"
+"	.set	mte_probe_off, mte_probe_off + 0x80\n"
 "	.endr\n"
 "mte_probe_trap:\n"
 "	str	x16, [x17, #" __stringify(REC_VEC) "]\n"
@@ -109,7 +110,7 @@ extern char mte_probe_vectors[];
  * read-write (destination of loads), %[b] and %[c] are inputs (source value
  * and address). x15 holds the kernel's VBAR across the probe.
  */
-#define TRAP_INSN(insn, _rec, _a, _b, _c)					\
+#define TRAP_INSN(insn, _rec, _a, _b, _c)				\
 	asm volatile(							\
 	"	.arch	armv8.5-a\n"					\
 	"	.arch_extension memtag\n"				\
