@@ -518,9 +518,11 @@ static void kmsg_start(void)
 
 static void kmsg_check(void)
 {
+	/* "BUG:"/"WARNING:" as the kernel prints them, not e.g. "DEBUG". */
 	static const char * const bad[] = {
-		"Oops", "BUG", "WARNING", "Internal error", "Kernel panic",
-		"hyp panic",
+		"Oops", "BUG:", "kernel BUG", "WARNING:", "Internal error",
+		"Kernel panic",
+		"hyp panic", "HYP panic",
 	};
 	char rec[2048];
 	int i, hits = 0;
