@@ -1,0 +1,86 @@
+#!/bin/bash
+# boot.sh IMAGE INITRD MODE MTE CONSOLE: boot one matrix cell under QEMU
+# (TCG, virt with EL2 and MTE) and capture its serial console in CONSOLE.
+# MODE: nvhe|protected|protected-nvhe|vhe; MTE: on|off (off adds
+# arm64.nomte). Env: QEMU (binary, default qemu-system-aarch64),
+# BOOT_TIMEOUT (s, default 300), TEST_TIMEOUT (per test in the guest, s).
+# Exit: 0 when QEMU powered off by itself, 1 on error or timeout (the
+# console tail is printed).
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+[ $# = 5 ] || die "usage: boot.sh IMAGE INITRD MODE MTE CONSOLE"
+IMAGE=$1
+INITRD=$2
+MODE=$3
+MTE=$4
+CONSOLE=$5
+QEMU=${QEMU:-qemu-system-aarch64}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+MACHINE=virt,virtualization=on,mte=on,gic-version=3
+
+# cmdline MODE MTE: the kernel command line of a cell.
+cmdline() {
+	local c="console=ttyAMA0 panic=-1 harness.timeout=$TEST_TIMEOUT"
+	case $1 in
+	nvhe) c="$c kvm-arm.mode=nvhe" ;;
+	protected) c="$c kvm-arm.mode=protected" ;;
+	protected-nvhe) c="$c kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
+	vhe) ;;
+	*) die "unknown mode '$1' (nvhe, protected, protected-nvhe, vhe)" ;;
+	esac
+	case $2 in
+	on) ;;
+	off) c="$c arm64.nomte" ;;
+	*) die "MTE must be 'on' or 'off', not '$2'" ;;
+	esac
+	echo "$c"
+}
+
+# probe_qemu: fail unless this QEMU accepts the machine options we need.
+probe_qemu() {
+	local out
+	command -v "$QEMU" >/dev/null 2>&1 || die "QEMU '$QEMU' not found (run 'make deps')"
+	out=$(printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"quit"}' |
+		timeout 20 "$QEMU" -machine "$MACHINE" -cpu max,pauth-impdef=on \
+			-nodefaults -display none -S -qmp stdio 2>&1) ||
+		die "$QEMU cannot start -machine $MACHINE: $(echo "$out" | grep -v '^{' | head -1)"
+	case $out in
+	*"mte"*"not found"* | *"mte"*"nvalid"* | *rror*)
+		die "$QEMU does not support -machine $MACHINE: $(echo "$out" | grep -v '^{' | head -1)"
+		;;
+	esac
+}
+
+if [ "${PROBE_ONLY:-}" = 1 ]; then
+	probe_qemu
+	exit 0
+fi
+if [ "${PRINT_CMDLINE:-}" = 1 ]; then
+	cmdline "$MODE" "$MTE"
+	exit 0
+fi
+APPEND=$(cmdline "$MODE" "$MTE")
+[ -f "$IMAGE" ] || die "kernel image $IMAGE missing"
+[ -f "$INITRD" ] || die "initramfs $INITRD missing"
+probe_qemu
+mkdir -p "$(dirname "$CONSOLE")"
+rc=0
+timeout -k 5 "$BOOT_TIMEOUT" "$QEMU" -machine "$MACHINE" -cpu max,pauth-impdef=on \
+	-smp 4 -m 1G -nic none -nographic -no-reboot \
+	-kernel "$IMAGE" -initrd "$INITRD" -append "$APPEND" \
+	</dev/null >"$CONSOLE" 2>&1 || rc=$?
+case $rc in
+0) exit 0 ;;
+124 | 137)
+	echo "error: $MODE-mte$MTE: boot timed out after ${BOOT_TIMEOUT}s; console tail:" >&2
+	tail -n 20 "$CONSOLE" | sed 's/^/  | /' >&2
+	exit 1
+	;;
+*)
+	echo "error: $MODE-mte$MTE: QEMU exited with status $rc; console tail:" >&2
+	tail -n 20 "$CONSOLE" | sed 's/^/  | /' >&2
+	exit 1
+	;;
+esac

@@ -1,0 +1,28 @@
+#!/bin/bash
+# build-selftests.sh TREE BUILD: cross-build the KVM kselftests statically
+# (kselftest-install TARGETS=kvm, KDIR=BUILD for test modules). Output:
+# BUILD/kselftest/kselftest_install/. Log: $OUT/logs/selftests-<name>.log.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+[ $# = 2 ] || die "usage: build-selftests.sh TREE BUILD"
+TREE=$(realpath "$1")
+mkdir -p "$2"
+BUILD=$(realpath "$2")
+JOBS=${JOBS:-$(nproc)}
+NAME=$(basename "$BUILD")
+LOG=$OUT/logs/selftests-$NAME.log
+
+need_tool aarch64-linux-gnu-gcc make
+[ -f "$BUILD/arch/arm64/boot/Image" ] || die "build the kernel in $BUILD first"
+export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$OUT
+
+stage "build: kvm selftests ($NAME)"
+make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$BUILD" \
+	-j"$JOBS" KDIR="$BUILD" USERLDFLAGS=-static \
+	kselftest-install TARGETS=kvm >"$LOG" 2>&1 || {
+	grep -E 'error|Error' "$LOG" | tail -15 >&2
+	die "kvm selftests build failed (see $LOG)"
+}
+[ -d "$BUILD/kselftest/kselftest_install/kvm" ] ||
+	die "no kselftest_install/kvm produced (see $LOG)"

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""parse-cell.py: turn one cell's QEMU serial console into a verdict.
+
+Reads the console log of a boot (see boot.sh and guest-init.sh), checks
+that the kernel reached the requested KVM mode, that it logged no
+panic/oops/BUG/WARNING, and that the KTAP stream printed by /init is
+complete; then grades every top-level test against its expectation.
+
+Writes the KTAP stream (--ktap) and a JSON result (--json) and prints a
+one-line verdict plus the reasons of a failure. Exit status: 0 when the
+cell met every expectation, 1 when it did not, 2 on usage errors.
+
+Expectation files (--expect, may be repeated) hold lines
+    MODE MTE TEST RESULT
+with shell-style wildcards in the first three fields and RESULT one of
+pass, fail, skip, any, or several joined by "|"; the last matching line
+wins. Without a matching line a test must pass, except that a SKIP is
+accepted for smoke tests in any cell and for the MTE tests in the vhe
+cells only (a non-VHE MTE test that skips did not check anything).
+"""
+
+import argparse
+import fnmatch
+import json
+import re
+import sys
+
+MODE_LINE = re.compile(r"kvm \[\d+\]: (.+?) mode initialized successfully")
+EXPECTED_MODE = {
+    "nvhe": re.compile(r"Hyp nVHE"),
+    "protected": re.compile(r"Protected hVHE"),
+    "protected-nvhe": re.compile(r"Protected nVHE"),
+    "vhe": re.compile(r"VHE(\+NV2)?"),
+}
+KTIME = re.compile(r"\[\s*\d+\.\d+\]")
+OOPS = re.compile(
+    r"Kernel panic|[Hh][Yy][Pp] panic|Internal error:|Oops|BUG:|WARNING:"
+    r"|Unable to handle kernel|Call trace:|rcu_sched detected stall"
+)
+RESULT = re.compile(r"^(not ok|ok) (\d+)(?: -)?\s*([^#]*?)\s*(?:#\s*(.*))?$")
+PLAN = re.compile(r"^1\.\.(\d+)")
+DONE_MARK = "# harness: done"
+TOTALS = "# Totals:"
+MTE_TESTS = {"mte_host_probe", "mte_guest", "mte_userspace"}
+
+
+def load_expectations(paths):
+    rules = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                line = line.split("#", 1)[0].split()
+                if not line:
+                    continue
+                if len(line) != 4:
+                    raise ValueError(f"{path}:{n}: want 'MODE MTE TEST RESULT'")
+                allowed = set(line[3].split("|"))
+                if not allowed <= {"pass", "fail", "skip", "any"}:
+                    raise ValueError(f"{path}:{n}: bad result '{line[3]}'")
+                rules.append((line[0], line[1], line[2], allowed))
+    return rules
+
+
+def expected(rules, mode, mte, test):
+    """Set of acceptable results for a test in a cell."""
+    allowed = None
+    for m, t, name, res in rules:
+        if (fnmatch.fnmatchcase(mode, m) and fnmatch.fnmatchcase(mte, t)
+                and fnmatch.fnmatchcase(test, name)):
+            allowed = res
+    if allowed is None:
+        if test in MTE_TESTS and mode != "vhe":
+            allowed = {"pass"}
+        else:
+            allowed = {"pass", "skip"}
+    if "any" in allowed:
+        allowed = {"pass", "fail", "skip"}
+    return allowed
+
+
+def test_name(desc):
+    """'selftests: kvm: get-reg-list' -> 'get-reg-list'."""
+    return desc.rsplit(":", 1)[-1].strip() or desc
+
+
+def parse_console(text):
+    """Split the console into mode line, oops lines and the KTAP stream."""
+    res = {"mode": None, "oops": [], "ktap": [], "plan": None,
+           "tests": [], "totals": False, "done": False, "started": False}
+    cur = None
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        m = MODE_LINE.search(line)
+        if m and res["mode"] is None:
+            res["mode"] = m.group(1).strip()
+        if KTIME.search(line) and OOPS.search(line):
+            res["oops"].append(line.strip())
+            continue
+        if KTIME.match(line):
+            continue  # kernel log line, not KTAP
+        if line == "TAP version 13" and not res["started"]:
+            res["started"] = True
+        if not res["started"] or res["done"]:
+            continue
+        res["ktap"].append(line)
+        if line.startswith("# "):
+            sub = line[2:]
+            if sub.startswith("selftests: "):
+                cur = {"subtests": []}
+            m = RESULT.match(sub)
+            if m and cur is not None:
+                cur["subtests"].append({
+                    "ok": m.group(1) == "ok", "name": m.group(3),
+                    "directive": (m.group(4) or "").strip()})
+            if line.startswith(TOTALS):
+                res["totals"] = True
+            if line == DONE_MARK:
+                res["done"] = True
+            continue
+        m = PLAN.match(line)
+        if m and res["plan"] is None:
+            res["plan"] = int(m.group(1))
+            continue
+        m = RESULT.match(line)
+        if m:
+            directive = (m.group(4) or "").strip()
+            if m.group(1) == "ok":
+                status = "skip" if directive.upper().startswith("SKIP") else "pass"
+            else:
+                status = "fail"
+            subs = cur["subtests"] if cur else []
+            res["tests"].append({
+                "name": test_name(m.group(3)), "status": status,
+                "directive": directive, "subtests": subs})
+            cur = None
+    return res
+
+
+def grade(res, mode, mte, rules):
+    """Return (cell_ok, problems, tests) with per-test outcome."""
+    problems = []
+    want = EXPECTED_MODE[mode]
+    if res["mode"] is None:
+        problems.append("no 'kvm [..]: <X> mode initialized successfully' line")
+    elif not want.fullmatch(res["mode"]):
+        problems.append(f"wrong KVM mode: reached '{res['mode']}', "
+                        f"expected '{want.pattern}'")
+    if res["oops"]:
+        problems.append("kernel oops/panic/warning: " + " | ".join(res["oops"][:5]))
+    if not res["started"]:
+        problems.append("crashed: no KTAP stream" if res["oops"]
+                        else "incomplete: no KTAP stream")
+    else:
+        got = len(res["tests"])
+        plan = res["plan"]
+        if plan is None:
+            problems.append("incomplete: no KTAP plan line")
+        elif got < plan:
+            problems.append(f"{'crashed' if res['oops'] else 'incomplete'}: "
+                            f"plan 1..{plan} but {got} results")
+        elif got > plan:
+            problems.append(f"bad KTAP: plan 1..{plan} but {got} results")
+        if not res["totals"] or not res["done"]:
+            problems.append("incomplete: no '# Totals' / '# harness: done' marker")
+    boot_ok = not problems
+    tests = []
+    for t in res["tests"]:
+        allowed = expected(rules, mode, mte, t["name"])
+        met = t["status"] in allowed
+        if met and t["status"] == "fail":
+            outcome = "xfail"  # expected failure (control runs)
+        elif met:
+            outcome = t["status"]
+        else:
+            outcome = "unexpected"
+            why = {"skip": "skipped" + (" in a non-VHE cell" if t["name"] in MTE_TESTS
+                                        and mode != "vhe" else ""),
+                   "pass": "passed but was expected to " + "/".join(sorted(allowed)),
+                   "fail": "failed"}[t["status"]]
+            detail = t["directive"]
+            bad = [s["name"] for s in t["subtests"] if not s["ok"]]
+            if bad:
+                detail += (" " if detail else "") + "subtests: " + "; ".join(bad[:4])
+            problems.append(f"{t['name']}: {why}" + (f" ({detail})" if detail else ""))
+        t = dict(t, outcome=outcome, expected=sorted(allowed))
+        tests.append(t)
+    return boot_ok and all(t["outcome"] != "unexpected" for t in tests), boot_ok, problems, tests
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("console")
+    ap.add_argument("--mode", required=True, choices=sorted(EXPECTED_MODE))
+    ap.add_argument("--mte", required=True, choices=["on", "off"])
+    ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--ktap")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    try:
+        rules = load_expectations(args.expect)
+        with open(args.console, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    res = parse_console(text)
+    ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules)
+    cell = f"{args.mode}-mte{args.mte}"
+    if args.ktap:
+        with open(args.ktap, "w", encoding="utf-8") as f:
+            f.write("\n".join(res["ktap"]) + ("\n" if res["ktap"] else ""))
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    counts["passed" if boot_ok else "failed"] += 1  # the boot check itself
+    for t in tests:
+        key = {"pass": "passed", "xfail": "passed", "skip": "skipped"}.get(t["outcome"], "failed")
+        counts[key] += 1
+    if res["plan"] is not None and len(tests) < res["plan"]:
+        counts["failed"] += res["plan"] - len(tests)  # never ran
+    result = {"cell": cell, "mode": args.mode, "mte": args.mte,
+              "reached": res["mode"], "ok": ok, "boot_ok": boot_ok,
+              "problems": problems, "tests": tests, "counts": counts,
+              "oops": res["oops"]}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+    print(f"{cell}: {'PASS' if ok else 'FAIL'} (mode: {res['mode'] or '?'}; "
+          f"{counts['passed']} passed, {counts['failed']} failed, "
+          f"{counts['skipped']} skipped)")
+    for p in problems:
+        print(f"  {cell}: {p}")
+    for o in res["oops"][:20]:
+        print(f"  {cell}: | {o}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+#!/bin/bash
+# verify.sh: the whole job, in kunit.py style stages: prepare the tree
+# (prepare-tree.sh), build kernel + KVM selftests (build-kernel.sh,
+# build-selftests.sh), pack the initramfs (mkinitramfs.sh), boot every
+# MODES x MTE cell (boot.sh) and grade each console (parse-cell.py), then
+# write out/results/summary.txt (summarize.py). Exit 0 only when every cell
+# met its expectations. The last line printed is "N passed, N failed, N skipped".
+# Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+SCRIPTS=$ROOT/scripts
+export KVER=${KVER:-6.12} SERIES=${SERIES:-patches} KCONFIG=${KCONFIG:-default}
+export JOBS=${JOBS:-$(nproc)}
+MODES=${MODES:-nvhe protected protected-nvhe vhe}
+MTE=${MTE:-off on}
+EXPECT=${EXPECT:-}
+RERUN=${RERUN:-0}
+QEMU=${QEMU:-qemu-system-aarch64}
+export QEMU
+
+check_args() {
+	local m
+	for m in $MODES; do
+		case $m in nvhe | protected | protected-nvhe | vhe) ;;
+		*) die "MODES: unknown mode '$m' (nvhe protected protected-nvhe vhe)" ;; esac
+	done
+	for m in $MTE; do
+		case $m in on | off) ;; *) die "MTE: want 'on' and/or 'off', not '$m'" ;; esac
+	done
+	[ -n "$MODES" ] || die "MODES is empty"
+	[ -n "$MTE" ] || die "MTE is empty"
+	case $KVER in 6.12 | 7.3) ;; *) die "KVER must be 6.12 or 7.3, not '$KVER'" ;; esac
+	case $KCONFIG in default | nomte) ;; *) die "KCONFIG must be default or nomte, not '$KCONFIG'" ;; esac
+	case $SERIES in patches | none) ;; *) die "SERIES must be patches or none, not '$SERIES'" ;; esac
+}
+
+# expect_files: the expectation files named by EXPECT (names or paths).
+expect_files() {
+	local e
+	for e in $EXPECT; do
+		if [ -f "$e" ]; then
+			echo "$e"
+		elif [ -f "$ROOT/configs/expect/$e.txt" ]; then
+			echo "$ROOT/configs/expect/$e.txt"
+		else
+			die "EXPECT: no file '$e' nor configs/expect/$e.txt"
+		fi
+	done
+}
+
+# cell_key CELL: what decides a cell's outcome; equal keys reuse the console.
+cell_key() {
+	{
+		sha1sum "$IMAGE" "$INITRD" "$SCRIPTS/boot.sh" "$SCRIPTS/guest-init.sh"
+		PRINT_CMDLINE=1 bash "$SCRIPTS/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
+		"$QEMU" --version | head -1
+	} | sha1sum | cut -c1-16
+}
+
+# run_cell MODE MTE: boot (unless cached) and grade one cell.
+run_cell() {
+	local mode=$1 mte=$2 cell=$1-mte$2 key console rc=0 f args=()
+	console=$LOGS/$cell.console
+	key=$(cell_key "$cell")
+	if [ "$RERUN" != 1 ] && [ -f "$console" ] && [ "$(cat "$LOGS/$cell.key" 2>/dev/null)" = "$key" ]; then
+		stage "boot: $cell (cached console, RERUN=1 to boot again)"
+	else
+		stage "boot: $cell"
+		rm -f "$LOGS/$cell.key"
+		if bash "$SCRIPTS/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
+			echo "$key" >"$LOGS/$cell.key"
+		fi
+	fi
+	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
+	python3 "$SCRIPTS/parse-cell.py" "$console" --mode "$mode" --mte "$mte" \
+		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" || rc=$?
+	[ "$rc" -le 1 ] || die "parse-cell.py failed on $console"
+	CELLS+=("$RESULTS/$cell.json")
+	return 0
+}
+
+check_args
+mapfile -t EXPECTS < <(expect_files)
+need_tool aarch64-linux-gnu-gcc make git rsync python3 cpio flex bison bc
+PROBE_ONLY=1 bash "$SCRIPTS/boot.sh" - - nvhe on -
+
+stage "prepare: ${KSRC:-linux-source-$KVER} SERIES=$SERIES"
+TREE=$(bash "$SCRIPTS/prepare-tree.sh")
+KV=$(kernel_version "$TREE")
+RUN=$KV-$SERIES
+[ "$KCONFIG" = nomte ] && RUN=$RUN-nomte
+BUILD=$OUT/build/$(basename "$TREE")-$KCONFIG
+RESULTS=$OUT/results/$RUN
+LOGS=$OUT/logs/$RUN
+mkdir -p "$RESULTS" "$LOGS"
+
+bash "$SCRIPTS/build-kernel.sh" "$TREE" "$BUILD"
+bash "$SCRIPTS/build-selftests.sh" "$TREE" "$BUILD"
+IMAGE=$BUILD/arch/arm64/boot/Image
+INITRD=$BUILD/initramfs.cpio
+bash "$SCRIPTS/mkinitramfs.sh" "$BUILD" "$INITRD"
+
+CELLS=()
+for mode in $MODES; do
+	for mte in $MTE; do
+		run_cell "$mode" "$mte"
+	done
+done
+stage "summary: $RUN"
+python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" "${CELLS[@]}"
