@@ -1,0 +1,51 @@
+# Harness for the arm64 nVHE/pKVM "no MTE for the host" series.
+# make verify: apply the series to a kernel, build, boot the KVM mode x MTE
+# matrix under QEMU and grade the KVM selftests. make test: lints, series
+# hygiene, the harness's unit tests, then verify. See README.md.
+#
+# Variables: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT
+# TEST_TIMEOUT RERUN QEMU (all passed to the scripts through the environment).
+
+SHELL := /bin/bash
+export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU
+
+.PHONY: help deps verify test apply control lint series-check unit clean
+
+help:
+	@echo "make verify   apply patches/, build, boot every KVM mode x MTE cell, print the verdict"
+	@echo "make test     lint + series hygiene + unit tests + verify (the project's test suite)"
+	@echo "make apply    prepare out/trees/<src>-<series> (series applied, selftests installed)"
+	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
+	@echo "make deps     install missing Debian packages and the arm64 busybox"
+	@echo "variables: KSRC=/path KVER=6.12|7.3 SERIES=patches|none MODES='nvhe protected protected-nvhe vhe'"
+	@echo "           MTE='off on' KCONFIG=default|nomte JOBS=N EXPECT=name|file BOOT_TIMEOUT=s RERUN=1"
+
+deps:
+	@bash scripts/deps.sh
+
+verify: deps
+	@bash scripts/verify.sh
+
+apply: deps
+	@bash scripts/prepare-tree.sh
+
+control: deps
+	@SERIES=none EXPECT=series-none bash scripts/verify.sh
+
+lint: deps
+	@bash scripts/lint.sh
+
+series-check: deps
+	@bash scripts/check-series.sh
+
+unit:
+	@bash tests/run.sh
+
+test: deps
+	@bash scripts/lint.sh
+	@bash scripts/check-series.sh
+	@bash tests/run.sh
+	@bash scripts/verify.sh
+
+clean:
+	rm -rf out/results out/logs out/build

@@ -1,0 +1,31 @@
+#!/bin/bash
+# lint.sh: the project's lints. checkpatch.pl --strict (from the prepared
+# kernel tree) on every patches/*.patch, and shellcheck on scripts/, .ci/
+# and tests/. Exit non-zero if any lint complains.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+need_tool shellcheck perl
+fail=0
+stage "lint: shellcheck"
+mapfile -t SH < <(
+	{
+		ls "$ROOT"/scripts/*.sh "$ROOT"/tests/*.sh 2>/dev/null
+		find "$ROOT/.ci" "$ROOT/tests" -type f -perm -u+x 2>/dev/null
+		grep -ls '^#!/bin/\(ba\)\?sh' "$ROOT"/.ci/* "$ROOT"/tests/fixtures/bin/* 2>/dev/null
+	} | sort -u
+)
+shellcheck "${SH[@]}" || fail=1
+
+stage "lint: checkpatch --strict"
+TREE=$(SERIES=patches bash "$ROOT/scripts/prepare-tree.sh")
+for p in "$ROOT"/patches/*.patch; do
+	[ -f "$p" ] || continue
+	(cd "$TREE" && perl scripts/checkpatch.pl --strict --no-summary -q "$p") >"$OUT/checkpatch.log" 2>&1 || {
+		echo "checkpatch: $(basename "$p"):"
+		sed 's/^/  /' "$OUT/checkpatch.log"
+		fail=1
+	}
+done
+[ "$fail" = 0 ] || die "lint failed"
+stage "lint: clean"
