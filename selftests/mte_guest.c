@@ -257,6 +257,9 @@ static void test_vm(bool mte, const char *vmname)
 					       vmname, op, reg, res.exc[j],
 					       res.esr[j], res.elr_off[j],
 					       res.val[j]);
+				if (!res.exc[j] && !strcmp(reg, "GMID_EL1"))
+					ksft_print_msg("%s: GMID_EL1 only traps with HCR_EL2.TID5, which KVM must set for guests without MTE\n",
+						       vmname);
 				ok = false;
 			}
 			if (mte && (res.exc[j] ||
