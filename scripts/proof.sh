@@ -1,0 +1,167 @@
+#!/bin/bash
+# proof.sh: the proof matrix. Shows that the suite goes red where it must:
+# unpatched 6.12 fails, upstream 7.3 passes, a CONFIG_ARM64_MTE=n kernel is
+# enforced, every prefix of the series boots cleanly, every patch is caught
+# by a named test when left out, and the smoke set does not regress.
+# Each row runs verify.sh (or reads its results) and records whether the
+# control held and how long it took, in out/results/proof/rows.tsv; then
+# results-rst.py regenerates Documentation/results.rst from it.
+# Env: ROWS (subset of: negative oracle nomte bisect loo regression), JOBS.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+SCRIPTS=$ROOT/scripts
+ROWS=${ROWS:-negative oracle nomte bisect loo regression}
+PROOF=$OUT/results/proof
+ROWS_TSV=$PROOF/rows.tsv
+WORK=$OUT/proof
+KV=$(awk -F' *= *' '$1=="SUBLEVEL"{print "6.12." $2; exit}' \
+	"$OUT/trees/deb-6.12-patches/Makefile" 2>/dev/null || true)
+mkdir -p "$PROOF" "$WORK"
+: >"$ROWS_TSV"
+
+# record ROW STATUS SECONDS DETAIL: one line of the table.
+record() {
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$ROWS_TSV"
+	stage "proof: $1: $2 ($3 s) $4"
+}
+
+# run_verify LABEL VAR=VALUE...: verify.sh with the given environment, its
+# output in $PROOF/LABEL.log and its results under out/results/LABEL.
+run_verify() {
+	local label=$1
+	shift
+	stage "proof: verify $label ($*)"
+	env LABEL="$label" "$@" bash "$SCRIPTS/verify.sh" >"$PROOF/$label.log" 2>&1
+}
+
+# series_dir NAME N...: a patch directory holding patches number N... only.
+series_dir() {
+	local name=$1 dir=$WORK/$1 n p
+	shift
+	rm -rf "$dir" && mkdir -p "$dir"
+	for n in "$@"; do
+		p=$(sed -n "${n}p" "$ROOT/patches/series")
+		cp "$ROOT/patches/$p" "$dir/"
+		echo "$p" >>"$dir/series"
+	done
+	echo "$dir"
+}
+
+# failing_tests LABEL: "cell:test" for every failed test of a run, and
+# "cell:crash" for a cell whose boot check failed.
+failing_tests() {
+	python3 - "$OUT/results/$1" <<'PY'
+import glob, json, sys
+out = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    c = json.load(open(path))
+    if not c["boot_ok"]:
+        out.append("%s:crash" % c["cell"])
+    out += ["%s:%s" % (c["cell"], t["name"]) for t in c["tests"]
+            if t["status"] == "fail"]
+print(" ".join(out))
+PY
+}
+
+row_negative() {
+	local t0=$SECONDS st=holds
+	run_verify control-none SERIES=none EXPECT=series-none || st=BROKEN
+	record "1 negative control (6.12, SERIES=none)" "$st" $((SECONDS - t0)) \
+		"$(grep -m1 -i 'host.*reach' "$PROOF/control-none.log" || echo 'see control-none.log')"
+}
+
+row_oracle() {
+	local t0=$SECONDS st=holds
+	run_verify oracle-7.3 KVER=7.3 SERIES=none || st=BROKEN
+	record "2 upstream oracle (7.3, SERIES=none)" "$st" $((SECONDS - t0)) \
+		"$(tail -n1 "$PROOF/oracle-7.3.log")"
+}
+
+row_nomte() {
+	local t0=$SECONDS st=holds
+	run_verify nomte KCONFIG=nomte MODES="nvhe protected protected-nvhe" MTE=on || st=BROKEN
+	record "3 CONFIG_ARM64_MTE=n kernel" "$st" $((SECONDS - t0)) \
+		"$(tail -n1 "$PROOF/nomte.log")"
+}
+
+# w1_check LABEL: W=1 build of the objects the series touches, in a
+# build directory of its own; prints the number of warnings.
+w1_check() {
+	local tree=$OUT/trees/deb-6.12-patches b=$OUT/build/w1 n
+	mkdir -p "$b"
+	[ -f "$b/.config" ] || cp "$OUT/build/deb-6.12-patches-default/.config" "$b/.config"
+	make -C "$tree" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$b" \
+		-j"${JOBS:-$(nproc)}" W=1 olddefconfig arch/arm64/kernel/cpufeature.o \
+		arch/arm64/kernel/cpuinfo.o arch/arm64/kernel/head.o \
+		arch/arm64/kvm/arm.o arch/arm64/kvm/sys_regs.o \
+		arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o >"$PROOF/$1-w1.log" 2>&1 ||
+		die "W=1 build failed for $1 (see $PROOF/$1-w1.log)"
+	n=$(grep -c 'warning:' "$PROOF/$1-w1.log" || true)
+	echo "$n"
+}
+
+row_bisect() {
+	local t0 st k dir n w bad=0 detail=""
+	local total
+	total=$(grep -c . "$ROOT/patches/series")
+	for k in $(seq 0 "$total"); do
+		t0=$SECONDS
+		st=clean
+		# shellcheck disable=SC2046
+		dir=$(series_dir "prefix-$k" $(seq 1 "$k"))
+		run_verify "prefix-$k" PATCHES="$dir" SMOKE=/dev/null EXPECT=bisect || st=crash
+		w=$(w1_check "prefix-$k")
+		[ "$w" = 0 ] || st="$st, $w W=1 warnings"
+		[ "$st" = clean ] || bad=1
+		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c 'boot(' || true)
+		printf '%s\t%s\t%s\t%s\n' "$k" "$st" "$n" $((SECONDS - t0)) >>"$PROOF/bisect.tsv"
+		detail="$detail $k:$st"
+	done
+	[ "$bad" = 0 ] && st=holds || st=BROKEN
+	record "4 bisect safety (prefixes 0..$total)" "$st" "$(awk -F'\t' '{s+=$4} END{print s}' "$PROOF/bisect.tsv")" "$detail"
+}
+
+row_loo() {
+	local t0=$SECONDS i dir keep caught st=holds total
+	total=$(grep -c . "$ROOT/patches/series")
+	for i in $(seq 1 "$total"); do
+		keep=$(seq 1 "$total" | grep -vx "$i" | tr '\n' ' ')
+		# shellcheck disable=SC2086
+		dir=$(series_dir "without-$i" $keep)
+		if run_verify "without-$i" PATCHES="$dir" SMOKE=/dev/null MODES=nvhe MTE="off on"; then
+			caught=""
+		else
+			caught=$(failing_tests "without-$i")
+			[ -n "$caught" ] || caught="(verify failed: $(tail -n1 "$PROOF/without-$i.log"))"
+		fi
+		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$ROOT/patches/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
+		if [ -z "$caught" ] && ! grep -q "^$i[[:space:]]" "$ROOT/configs/untestable.txt" 2>/dev/null; then
+			st=BROKEN
+		fi
+	done
+	record "5 every patch is load-bearing" "$st" $((SECONDS - t0)) "see loo table"
+}
+
+row_regression() {
+	local t0=$SECONDS st=holds out
+	out=$(python3 "$SCRIPTS/smoke-compare.py" "$OUT/results/control-none" \
+		"$OUT/results/${KV}-patches") || st=BROKEN
+	echo "$out" >"$PROOF/regression.txt"
+	record "6 smoke set regression guard" "$st" $((SECONDS - t0)) "$(tail -n1 "$PROOF/regression.txt")"
+}
+
+rm -f "$PROOF/bisect.tsv" "$PROOF/loo.tsv"
+for row in $ROWS; do
+	case $row in
+	negative | oracle | nomte | bisect | loo | regression) "row_$row" ;;
+	*) die "ROWS: unknown row '$row'" ;;
+	esac
+done
+python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$PROOF/results.rst"
+cp "$PROOF/results.rst" "$ROOT/Documentation/results.rst"
+stage "proof: tables written to Documentation/results.rst"
+if grep -q $'\tBROKEN\t' "$ROWS_TSV"; then
+	echo "error: a proof-matrix control did not hold (see $ROWS_TSV)" >&2
+	exit 1
+fi

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""results-rst.py OUT_RESULTS: regenerate Documentation/results.rst.
+
+Reads what verify.sh, proof.sh and bench.sh left under out/results (one
+directory of per-cell JSON per run, proof/*.tsv, bench/*.txt) and prints
+the reStructuredText page on stdout. Nothing in it is typed by hand: a
+table that has no data behind it says so.
+"""
+
+import datetime
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+
+OURS = ["mte_host_probe", "mte_guest", "mte_userspace"]
+MARK = {"pass": "PASS", "skip": "SKIP", "xfail": "XFAIL (expected)",
+        "unexpected": "FAIL"}
+RUN_TITLES = [
+    ("-patches", "Patched 6.12 (``make verify``)"),
+    ("control-none", "Negative control: unpatched 6.12 (``SERIES=none``)"),
+    ("oracle-7.3", "Upstream oracle: 7.3 with its own fix (``KVER=7.3 SERIES=none``)"),
+    ("nomte", "Patched 6.12 built with ``CONFIG_ARM64_MTE=n``"),
+]
+
+
+def table(head, rows):
+    """A reST simple table."""
+    cols = list(zip(*([head] + rows))) if rows else [[h] for h in head]
+    widths = [max(len(str(x)) for x in col) for col in cols]
+    sep = "  ".join("=" * w for w in widths)
+    fmt = "  ".join("{:<%d}" % w for w in widths)
+    out = [sep, fmt.format(*head).rstrip(), sep]
+    out += [fmt.format(*[str(x) for x in r]).rstrip() for r in rows]
+    out.append(sep)
+    return "\n".join(out)
+
+
+def title(text, ch):
+    return f"{text}\n{ch * len(text)}\n"
+
+
+def cmd(args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    qemu = cmd(["qemu-system-aarch64", "--version"]).split("\n")[0]
+    return (f"{os.cpu_count()} CPUs ({model}), {platform.system()} "
+            f"{platform.release()}, {qemu}")
+
+
+def load_run(d):
+    cells = []
+    for path in sorted(glob.glob(os.path.join(d, "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            cells.append(json.load(f))
+    return cells
+
+
+def seconds(results, run, cell):
+    path = os.path.join(os.path.dirname(results), "logs", run, cell + ".seconds")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return "-"
+
+
+def run_section(results, run, heading):
+    cells = load_run(os.path.join(results, run))
+    if not cells:
+        return ""
+    out = [title(heading, "-"), f"Run directory: ``out/results/{run}``.\n"]
+    rows = []
+    for c in cells:
+        n = c["counts"]
+        rows.append([c["cell"], c["reached"] or "?", "PASS" if c["ok"] else "FAIL",
+                     n["passed"], n["failed"], n["skipped"],
+                     seconds(results, run, c["cell"])])
+    out.append(table(["cell", "KVM mode reached", "verdict", "passed", "failed",
+                      "skipped", "boot s"], rows))
+    rows = []
+    for c in cells:
+        by = {t["name"]: t for t in c["tests"]}
+        rows.append([c["cell"]] + [MARK.get(by[t]["outcome"], "?") if t in by
+                                   else "not run" for t in OURS])
+    out.append("\nOur tests, per cell:\n")
+    out.append(table(["cell"] + OURS, rows))
+    problems = [f"- ``{c['cell']}``: {p}" for c in cells for p in c["problems"]]
+    if problems:
+        out.append("\nReasons given by the grader:\n")
+        out += problems[:40]
+    return "\n".join(out) + "\n"
+
+
+def tsv(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def untestable(root):
+    reasons = {}
+    for row in tsv(os.path.join(root, "configs", "untestable.txt")):
+        if row and not row[0].startswith("#") and len(row) > 1:
+            reasons[row[0]] = row[1]
+    return reasons
+
+
+def proof_section(results, root):
+    proof = os.path.join(results, "proof")
+    out = [title("Proof matrix", "-")]
+    rows = tsv(os.path.join(proof, "rows.tsv"))
+    if not rows:
+        return "\n".join(out) + "\nNot run yet (``make proof``).\n"
+    out.append(table(["control", "holds", "seconds", "detail"],
+                     [[r[0], r[1], r[2], r[3][:90]] for r in rows]))
+    bis = tsv(os.path.join(proof, "bisect.tsv"))
+    if bis:
+        out.append("\nBisect safety: every prefix of the series, booted in every "
+                   "mode with MTE off and on (our tests only), plus a ``W=1`` "
+                   "build of the objects the series touches.\n")
+        out.append(table(["patches applied", "result", "crashed cells", "seconds"], bis))
+    loo = tsv(os.path.join(proof, "loo.tsv"))
+    if loo:
+        why = untestable(root)
+        out.append("\nEvery patch is load-bearing: the series without patch *i* "
+                   "(nVHE, MTE off and on); the tests that fail.\n")
+        out.append(table(["without", "patch", "caught by"],
+                         [[r[0], r[1][5:55], (r[2] if r[2] != "none" else
+                                              "none: " + why.get(r[0], "UNEXPLAINED"))[:110]]
+                          for r in loo]))
+    reg = os.path.join(proof, "regression.txt")
+    if os.path.exists(reg):
+        with open(reg, encoding="utf-8") as f:
+            lines = f.read().strip().splitlines()
+        out.append("\nSmoke-set regression guard (unpatched vs patched 6.12):\n")
+        out.append("::\n\n" + "\n".join("  " + x for x in lines[-30:]))
+    return "\n".join(out) + "\n"
+
+
+def bench_section(results):
+    out = [title("Hot paths and harness speed", "-")]
+    found = False
+    for name, heading in (("hotpath.txt", "Hot-path instruction counts (``make bench``)"),
+                          ("timings.txt", "Harness timings (``make bench``)")):
+        path = os.path.join(results, "bench", name)
+        if os.path.exists(path):
+            found = True
+            with open(path, encoding="utf-8") as f:
+                body = f.read().rstrip()
+            out.append(f"{heading}:\n\n::\n\n" +
+                       "\n".join("  " + x for x in body.splitlines()) + "\n")
+    if not found:
+        out.append("Not run yet (``make bench``).\n")
+    return "\n".join(out)
+
+
+def main(argv):
+    if len(argv) != 1:
+        sys.stderr.write(__doc__.split("\n")[0] + "\n")
+        return 2
+    results = argv[0]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(results)))
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [".. SPDX-License-Identifier: GPL-2.0\n",
+             "=" * 16 + "\nMeasured results\n" + "=" * 16 + "\n",
+             f"Generated by ``scripts/results-rst.py`` on {now}, on {machine()}.\n"
+             "Every cell is a QEMU TCG boot of ``virt,virtualization=on,mte=on`` "
+             "with ``-cpu max -smp 4``; see :doc:`testing` for the matrix.\n"]
+    runs = sorted(d for d in (os.listdir(results) if os.path.isdir(results) else [])
+                  if os.path.isdir(os.path.join(results, d)) and d not in ("proof", "bench"))
+    for suffix, heading in RUN_TITLES:
+        for run in runs:
+            if run.endswith(suffix) and (suffix != "-patches" or run[0].isdigit()):
+                parts.append(run_section(results, run, heading))
+    parts.append(proof_section(results, root))
+    parts.append(bench_section(results))
+    print("\n".join(p for p in parts if p))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
