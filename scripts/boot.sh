@@ -40,17 +40,18 @@ cmdline() {
 
 # probe_qemu: fail unless this QEMU accepts the machine options we need.
 probe_qemu() {
-	local out
+	local out rc=0
 	command -v "$QEMU" >/dev/null 2>&1 || die "QEMU '$QEMU' not found (run 'make deps')"
 	out=$(printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"quit"}' |
 		timeout 20 "$QEMU" -machine "$MACHINE" -cpu max,pauth-impdef=on \
-			-nodefaults -display none -S -qmp stdio 2>&1) ||
-		die "$QEMU cannot start -machine $MACHINE: $(echo "$out" | grep -v '^{' | head -1)"
+			-nodefaults -display none -S -qmp stdio 2>&1) || rc=$?
+	out=$(grep -v '^{' <<<"$out" | head -1)
 	case $out in
-	*"mte"*"not found"* | *"mte"*"nvalid"* | *rror*)
-		die "$QEMU does not support -machine $MACHINE: $(echo "$out" | grep -v '^{' | head -1)"
-		;;
+	*mte*) die "$QEMU does not support -machine $MACHINE: $out" ;;
 	esac
+	if [ "$rc" != 0 ] || [ -n "$out" ]; then
+		die "$QEMU cannot start -machine $MACHINE: $out"
+	fi
 }
 
 if [ "${PROBE_ONLY:-}" = 1 ]; then

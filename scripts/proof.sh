@@ -37,7 +37,7 @@ run_verify() {
 
 # series_dir NAME N...: a patch directory holding patches number N... only.
 series_dir() {
-	local name=$1 dir=$WORK/$1 n p
+	local dir=$WORK/$1 n p
 	shift
 	rm -rf "$dir" && mkdir -p "$dir"
 	for n in "$@"; do
@@ -136,7 +136,7 @@ row_loo() {
 			[ -n "$caught" ] || caught="(verify failed: $(tail -n1 "$PROOF/without-$i.log"))"
 		fi
 		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$ROOT/patches/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
-		if [ -z "$caught" ] && ! grep -q "^$i[[:space:]]" "$ROOT/configs/untestable.txt" 2>/dev/null; then
+		if [ -z "$caught" ] && ! grep -q "^${i}[[:space:]]" "$ROOT/configs/untestable.txt" 2>/dev/null; then
 			st=BROKEN
 		fi
 	done
