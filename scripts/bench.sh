@@ -1,0 +1,122 @@
+#!/bin/bash
+# bench.sh: "make bench". Measures, on this machine:
+#  1. the hot-path cost of the series: instruction counts of the nVHE
+#     hypervisor object, unpatched vs patched 6.12 (scripts/hotpath.py);
+#  2. the harness's speed: warm no-change "make verify", "make verify" after
+#     editing one patch, each boot's boot-to-verdict time, and (COLD=1) a cold
+#     "make verify" in a fresh clone; next to the reference floor, the
+#     kernel's own route: make on the unchanged tree plus a plain QEMU boot
+#     of the same Image with a trivial init.
+# Writes out/results/bench/{hotpath,timings}.txt and regenerates
+# Documentation/results.rst. Env: COLD=1 to include the cold measurement.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+SCRIPTS=$ROOT/scripts
+BENCH=$OUT/results/bench
+WORK=$OUT/bench
+mkdir -p "$BENCH" "$WORK"
+export KVER=6.12 KCONFIG=default
+
+# build_series SERIES: prepare and build the 6.12 kernel for SERIES; prints
+# the build directory.
+build_series() {
+	local tree build
+	tree=$(SERIES=$1 bash "$SCRIPTS/prepare-tree.sh" | tail -n1)
+	build=$OUT/build/$(basename "$tree")-default
+	bash "$SCRIPTS/build-kernel.sh" "$tree" "$build" >&2
+	echo "$build"
+}
+
+# timed VAR CMD...: run CMD (output to $WORK/VAR.log), store seconds in VAR.
+timed() {
+	local var=$1 t0=$SECONDS
+	shift
+	"$@" >"$WORK/$var.log" 2>&1 || die "$* failed (see $WORK/$var.log)"
+	printf -v "$var" '%s' $((SECONDS - t0))
+}
+
+# edited_patches DIR: a copy of patches/ whose first code hunk line is
+# changed in a way that still applies (a comment gains a word).
+edited_patches() {
+	local dir=$1 p
+	rm -rf "$dir" && cp -r "$ROOT/patches" "$dir"
+	p=$(grep -l '^+ \* ' "$dir"/*.patch | head -n1)
+	sed -i '0,/^+ \* /s//+ * (edited) /' "$p"
+	echo "$(basename "$p")"
+}
+
+# floor_boot IMAGE: seconds for a plain boot of IMAGE to a trivial init.
+floor_boot() {
+	local st=$WORK/floor-root t0
+	rm -rf "$st" && mkdir -p "$st/bin"
+	cp "$OUT/busybox/bin/busybox" "$st/bin/"
+	ln -s busybox "$st/bin/sh" && ln -s busybox "$st/bin/poweroff"
+	printf '#!/bin/sh\necho floor-init-reached\npoweroff -f\n' >"$st/init"
+	chmod +x "$st/init"
+	(cd "$st" && find . | cpio -o -H newc --quiet) >"$WORK/floor.cpio"
+	t0=$SECONDS
+	timeout 120 qemu-system-aarch64 -machine virt,virtualization=on,mte=on,gic-version=3 \
+		-cpu max,pauth-impdef=on -smp 4 -m 1G -nic none -nographic -no-reboot \
+		-kernel "$1" -initrd "$WORK/floor.cpio" -append "console=ttyAMA0 panic=-1" \
+		>"$WORK/floor-boot.log" 2>&1 || true
+	grep -q floor-init-reached "$WORK/floor-boot.log" || die "floor boot did not reach init (see $WORK/floor-boot.log)"
+	echo $((SECONDS - t0))
+}
+
+stage "bench: hot paths (unpatched vs patched 6.12)"
+BASE_BUILD=$(build_series none)
+NEW_BUILD=$(build_series patches)
+rc=0
+python3 "$SCRIPTS/hotpath.py" "$BASE_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" \
+	"$NEW_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" >"$BENCH/hotpath.txt" || rc=$?
+cat "$BENCH/hotpath.txt"
+
+stage "bench: warm verify (priming run first)"
+bash "$SCRIPTS/verify.sh" >"$WORK/prime.log" 2>&1 || warn "priming verify failed (see $WORK/prime.log)"
+timed warm bash "$SCRIPTS/verify.sh"
+
+stage "bench: verify after editing one patch"
+EDITED=$(edited_patches "$WORK/patches-edited")
+timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/verify.sh"
+stage "bench: restoring the unedited series"
+timed restore bash "$SCRIPTS/verify.sh"
+
+stage "bench: reference floor"
+TREE=$OUT/trees/deb-6.12-patches
+timed floor_make make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+	O="$NEW_BUILD" -j"$(nproc)" Image modules
+FLOOR_BOOT=$(floor_boot "$NEW_BUILD/arch/arm64/boot/Image")
+
+COLD_LINE="cold make verify: not measured (COLD=1 make bench)"
+if [ "${COLD:-0}" = 1 ]; then
+	stage "bench: cold verify in a fresh clone"
+	rm -rf "$WORK/clone"
+	git clone -q "$ROOT" "$WORK/clone"
+	timed cold make -C "$WORK/clone" verify
+	COLD_LINE="cold make verify (fresh clone, packages present, ccache as left): ${cold} s"
+fi
+
+RUN_DIR=$(ls -d "$OUT"/logs/6.12.*-patches 2>/dev/null | head -n1)
+NCELLS=$(ls "$RUN_DIR"/*.seconds 2>/dev/null | wc -l)
+FLOOR=$((floor_make + FLOOR_BOOT * NCELLS))
+{
+	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
+	echo "$COLD_LINE"
+	echo "warm make verify, nothing changed: ${warm} s"
+	echo "make verify after editing one patch ($EDITED): ${edit} s (and ${restore} s to go back)"
+	echo "per-boot boot-to-verdict, last patched run:"
+	for f in "$RUN_DIR"/*.seconds; do
+		[ -f "$f" ] && echo "  $(basename "$f" .seconds): $(cat "$f") s"
+	done
+	echo "floor: kernel make on the unchanged tree: ${floor_make} s"
+	echo "floor: plain QEMU boot of the same Image to a trivial init: ${FLOOR_BOOT} s"
+	echo "floor for a warm run (make + one trivial boot per cell, $NCELLS cells): ${FLOOR} s"
+	if [ "$FLOOR" -gt 0 ]; then
+		echo "warm verify overhead over the floor: $(((warm - FLOOR) * 100 / FLOOR))%"
+	fi
+} >"$BENCH/timings.txt"
+cat "$BENCH/timings.txt"
+python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$ROOT/Documentation/results.rst"
+stage "bench: written to $BENCH and Documentation/results.rst"
+exit "$rc"
