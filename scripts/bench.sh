@@ -28,12 +28,12 @@ build_series() {
 	echo "$build"
 }
 
-# timed VAR CMD...: run CMD (output to $WORK/VAR.log), store seconds in VAR.
+# timed NAME CMD...: run CMD (output to $WORK/NAME.log); print its seconds.
 timed() {
-	local var=$1 t0=$SECONDS
+	local name=$1 t0=$SECONDS
 	shift
-	"$@" >"$WORK/$var.log" 2>&1 || die "$* failed (see $WORK/$var.log)"
-	printf -v "$var" '%s' $((SECONDS - t0))
+	"$@" >"$WORK/$name.log" 2>&1 || die "$* failed (see $WORK/$name.log)"
+	echo $((SECONDS - t0))
 }
 
 # edited_patches DIR: a copy of patches/ whose first code hunk line is
@@ -43,7 +43,7 @@ edited_patches() {
 	rm -rf "$dir" && cp -r "$ROOT/patches" "$dir"
 	p=$(grep -l '^+ \* ' "$dir"/*.patch | head -n1)
 	sed -i '0,/^+ \* /s//+ * (edited) /' "$p"
-	echo "$(basename "$p")"
+	basename "$p"
 }
 
 # floor_boot IMAGE: seconds for a plain boot of IMAGE to a trivial init.
@@ -74,18 +74,18 @@ cat "$BENCH/hotpath.txt"
 
 stage "bench: warm verify (priming run first)"
 bash "$SCRIPTS/verify.sh" >"$WORK/prime.log" 2>&1 || warn "priming verify failed (see $WORK/prime.log)"
-timed warm bash "$SCRIPTS/verify.sh"
+warm=$(timed warm bash "$SCRIPTS/verify.sh")
 
 stage "bench: verify after editing one patch"
 EDITED=$(edited_patches "$WORK/patches-edited")
-timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/verify.sh"
+edit=$(timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/verify.sh")
 stage "bench: restoring the unedited series"
-timed restore bash "$SCRIPTS/verify.sh"
+restore=$(timed restore bash "$SCRIPTS/verify.sh")
 
 stage "bench: reference floor"
 TREE=$OUT/trees/deb-6.12-patches
-timed floor_make make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
-	O="$NEW_BUILD" -j"$(nproc)" Image modules
+floor_make=$(timed floor_make make -C "$TREE" ARCH=arm64 \
+	CROSS_COMPILE=aarch64-linux-gnu- O="$NEW_BUILD" -j"$(nproc)" Image modules)
 FLOOR_BOOT=$(floor_boot "$NEW_BUILD/arch/arm64/boot/Image")
 
 COLD_LINE="cold make verify: not measured (COLD=1 make bench)"
@@ -93,12 +93,12 @@ if [ "${COLD:-0}" = 1 ]; then
 	stage "bench: cold verify in a fresh clone"
 	rm -rf "$WORK/clone"
 	git clone -q "$ROOT" "$WORK/clone"
-	timed cold make -C "$WORK/clone" verify
+	cold=$(timed cold make -C "$WORK/clone" verify)
 	COLD_LINE="cold make verify (fresh clone, packages present, ccache as left): ${cold} s"
 fi
 
-RUN_DIR=$(ls -d "$OUT"/logs/6.12.*-patches 2>/dev/null | head -n1)
-NCELLS=$(ls "$RUN_DIR"/*.seconds 2>/dev/null | wc -l)
+RUN_DIR=$(find "$OUT/logs" -maxdepth 1 -name '6.12.*-patches' | head -n1)
+NCELLS=$(find "$RUN_DIR" -name '*.seconds' 2>/dev/null | wc -l)
 FLOOR=$((floor_make + FLOOR_BOOT * NCELLS))
 {
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
