@@ -29,6 +29,7 @@
 #else
 #define GUEST_EC_UNKNOWN	ESR_EC_UNKNOWN
 #endif
+#define GUEST_EC_SYS64		0x18
 #define GUEST_ESR_EC(esr)	(((esr) >> 26) & 0x3f)
 #define GUEST_ESR_IL		(1UL << 25)
 
@@ -40,6 +41,7 @@
 #define LDG_PRESET		(0x5UL << 56)
 #define GUEST_TAG		0xaUL
 #define PFR1_MTE(v)		(((v) >> 8) & 0xf)
+#define MMFR2_IDS(v)		(((v) >> 36) & 0xf)
 #define SCTLR_TCF		(3UL << 40)
 
 /* The register accesses the guest performs, in order. */
@@ -60,6 +62,7 @@ static const struct access {
 /* Written by the guest, read by the host after the run. */
 struct guest_results {
 	uint64_t pfr1;
+	uint64_t mmfr2;			/* IDS: ID-space traps report EC 0x18 */
 	uint64_t exc[NR_ACCESSES];	/* UNDEFs taken by the access */
 	uint64_t esr[NR_ACCESSES];
 	int64_t elr_off[NR_ACCESSES];	/* ELR minus the access' address */
@@ -158,6 +161,7 @@ static void guest_tags(void)
 static void guest_code(void)
 {
 	res.pfr1 = read_sysreg(id_aa64pfr1_el1);
+	res.mmfr2 = read_sysreg(id_aa64mmfr2_el1);
 
 	guest_mrs(0, "S3_0_C1_C0_6");	/* GCR_EL1 */
 	guest_msr(1, "S3_0_C1_C0_6");
@@ -211,6 +215,9 @@ static struct kvm_vm *create_vm(bool mte, struct kvm_vcpu **vcpu, int *err)
 	vcpu_init_descriptor_tables(*vcpu);
 	vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, GUEST_EC_UNKNOWN,
 				guest_undef_handler);
+	/* With FEAT_IDST, GMID_EL1 (ID space) reports EC 0x18, not UNDEF. */
+	vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, GUEST_EC_SYS64,
+				guest_undef_handler);
 	return vm;
 }
 
@@ -249,12 +256,23 @@ static void test_vm(bool mte, const char *vmname)
 			const char *op = accesses[j].dir == A_MRS ?
 					 "MRS" : "MSR";
 
+			/*
+			 * GMID_EL1 is in the ID space: with FEAT_IDST
+			 * advertised its trap may report EC 0x18 instead.
+			 */
+			bool ids = !strcmp(reg, "GMID_EL1") &&
+				   MMFR2_IDS(res.mmfr2);
+			uint64_t ec = GUEST_ESR_EC(res.esr[j]);
+
 			if (!mte && !(res.exc[j] == 1 &&
-				      GUEST_ESR_EC(res.esr[j]) == 0 &&
+				      (ec == GUEST_EC_UNKNOWN ||
+				       (ids && ec == GUEST_EC_SYS64)) &&
 				      (res.esr[j] & GUEST_ESR_IL) &&
 				      res.elr_off[j] == 0)) {
-				ksft_print_msg("%s: %s %s: expected UNDEF (EC=0x0 IL=1 ELR=insn), saw %lu exception(s) ESR=0x%lx ELR=insn%+ld value=0x%lx\n",
-					       vmname, op, reg, res.exc[j],
+				ksft_print_msg("%s: %s %s: expected UNDEF (EC=0x0%s IL=1 ELR=insn), saw %lu exception(s) ESR=0x%lx ELR=insn%+ld value=0x%lx\n",
+					       vmname, op, reg,
+					       ids ? " or, IDST, 0x18" : "",
+					       res.exc[j],
 					       res.esr[j], res.elr_off[j],
 					       res.val[j]);
 				if (!res.exc[j] && !strcmp(reg, "GMID_EL1"))
