@@ -81,7 +81,9 @@ run_cell() {
 }
 
 check_args
-mapfile -t EXPECTS < <(expect_files)
+EXPECT_LIST=$(expect_files)
+mapfile -t EXPECTS <<<"$EXPECT_LIST"
+[ -n "$EXPECT_LIST" ] || EXPECTS=()
 need_tool aarch64-linux-gnu-gcc make git rsync python3 cpio flex bison bc
 PROBE_ONLY=1 bash "$SCRIPTS/boot.sh" - - nvhe on -
 

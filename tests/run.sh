@@ -1,0 +1,217 @@
+#!/bin/bash
+# tests/run.sh: unit tests of the harness itself (fast, no kernel build, no
+# real boot): the console parser and summary on canned consoles in
+# tests/fixtures/, boot.sh against a fake QEMU (no MTE, hang, panic),
+# prepare-tree.sh on a tiny fake kernel tree (bad KSRC, a series that does
+# not apply, mtime preservation, user tree untouched), the .config check
+# and a missing cross compiler. Prints TAP and "N passed, N failed".
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+FIX=$HERE/fixtures
+S=$ROOT/scripts
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export OUT=$TMP/out HARNESS_T0
+HARNESS_T0=$(date +%s)
+mkdir -p "$OUT"
+N=0
+FAILED=0
+
+# t NAME WANT_RC REGEX CMD...: run CMD, want exit status WANT_RC ("nz" for
+# any non-zero) and REGEX (grep -E) somewhere in its stdout+stderr.
+t() {
+	local name=$1 want=$2 re=$3 rc=0 out
+	shift 3
+	N=$((N + 1))
+	out=$("$@" 2>&1) || rc=$?
+	if { [ "$want" = nz ] && [ "$rc" != 0 ]; } || [ "$want" = "$rc" ]; then
+		if grep -Eq -- "$re" <<<"$out"; then
+			echo "ok $N $name"
+			return 0
+		fi
+	fi
+	FAILED=$((FAILED + 1))
+	echo "not ok $N $name (exit $rc, want $want, /$re/)"
+	tail -15 <<<"$out" | sed 's/^/#   /'
+}
+
+# ok NAME CMD...: CMD must succeed (a shell condition).
+ok() {
+	local name=$1
+	shift
+	N=$((N + 1))
+	if "$@"; then echo "ok $N $name"; else
+		FAILED=$((FAILED + 1))
+		echo "not ok $N $name"
+	fi
+}
+
+parse() {
+	python3 "$S/parse-cell.py" "$@"
+}
+
+# fake_tree DIR: the smallest tree prepare-tree.sh and install-selftests.sh accept.
+fake_tree() {
+	mkdir -p "$1/arch/arm64/kvm" "$1/scripts/kconfig" "$1/tools/testing/selftests/kvm/aarch64"
+	printf 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Fake\n' >"$1/Makefile"
+	echo 'mainmenu "fake"' >"$1/Kconfig"
+	echo 'config ARM64' >"$1/arch/arm64/Kconfig"
+	touch "$1/scripts/kconfig/merge_config.sh"
+	printf 'TEST_GEN_PROGS_aarch64 = aarch64/foo\nTEST_GEN_PROGS_aarch64 += aarch64/bar\n' \
+		>"$1/tools/testing/selftests/kvm/Makefile"
+	printf 'one\n' >"$1/arch/arm64/kvm/a.c"
+	printf 'two\n' >"$1/arch/arm64/kvm/b.c"
+	touch "$1/tools/testing/selftests/kvm/aarch64/foo.c"
+}
+
+# mkpatch TREE FILE OLD NEW NAME OUTDIR: a git-am-able patch changing FILE.
+mkpatch() {
+	local d=$TMP/mkpatch
+	rm -rf "$d" && mkdir -p "$d"
+	cp -r "$1/." "$d/"
+	git -C "$d" init -q && git -C "$d" add -Af . &&
+		git -C "$d" -c user.name=t -c user.email=t@t commit -qm base
+	sed -i "s/$3/$4/" "$d/$2"
+	git -C "$d" -c user.name=t -c user.email=t@t commit -qam "$5"
+	git -C "$d" format-patch -q -1 --stdout >"$6/$5.patch"
+}
+
+tree_sum() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum)
+}
+
+echo "TAP version 13"
+
+# --- parse-cell.py on canned consoles ------------------------------------
+t "parser: complete nvhe console passes" 0 'nvhe-mteoff: PASS.*4 passed, 0 failed, 0 skipped' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --ktap "$TMP/p.ktap" --json "$TMP/p.json"
+ok "parser: KTAP file ends with the completion marker" grep -qx '# harness: done' "$TMP/p.ktap"
+ok "parser: KTAP file has no kernel log lines" bash -c "! grep -q '^\[' $TMP/p.ktap"
+t "parser: wrong KVM mode fails the cell" 1 "wrong KVM mode: reached 'VHE'" \
+	parse "$FIX/console-wrongmode.log" --mode nvhe --mte off
+t "parser: VHE+NV2 counts as vhe" 0 'vhe-mteon: PASS' \
+	parse <(sed 's/Hyp nVHE mode/VHE+NV2 mode/' "$FIX/console-pass.log") --mode vhe --mte on
+t "parser: protected wants Protected hVHE" 1 'wrong KVM mode' \
+	parse "$FIX/console-pass.log" --mode protected --mte on
+t "parser: panic fails, oops lines printed" 1 'crashed: plan 1..3 but 1 results.*|\| .*Internal error: Oops' \
+	parse "$FIX/console-panic.log" --mode nvhe --mte off
+t "parser: panic console shows Kernel panic line" 1 '\| .*Kernel panic - not syncing' \
+	parse "$FIX/console-panic.log" --mode nvhe --mte off
+t "parser: WARNING fails the cell" 1 'kernel oops/panic/warning: .*WARNING: CPU: 1' \
+	parse "$FIX/console-warn.log" --mode nvhe --mte off
+t "parser: stream ending early is incomplete" 1 'incomplete: plan 1..3 but 1 results' \
+	parse "$FIX/console-truncated.log" --mode nvhe --mte off
+t "parser: missing marker is incomplete" 1 "incomplete: no '# Totals'" \
+	parse <(grep -v '^# harness: done' "$FIX/console-pass.log") --mode nvhe --mte off
+t "parser: no KTAP at all is incomplete" 1 'incomplete: no KTAP stream' \
+	parse <(head -4 "$FIX/console-pass.log") --mode nvhe --mte off
+t "parser: MTE test SKIP in a non-VHE cell fails" 1 'mte_host_probe: skipped in a non-VHE cell' \
+	parse "$FIX/console-mteskip.log" --mode nvhe --mte off
+t "parser: MTE test SKIP in vhe is a skip, not a pass" 0 'vhe-mteoff: PASS.*3 passed, 0 failed, 1 skipped' \
+	parse <(sed 's/Hyp nVHE mode/VHE mode/' "$FIX/console-mteskip.log") --mode vhe --mte off
+t "parser: failing test fails the cell, subtest named" 1 'mte_host_probe: failed \(exit=1 subtests: boot: MSR GCR_EL1' \
+	parse "$FIX/console-hostfail.log" --mode nvhe --mte off
+t "parser: expected failure passes the control" 0 'nvhe-mteoff: PASS.*4 passed, 0 failed' \
+	parse "$FIX/console-hostfail.log" --mode nvhe --mte off --expect "$FIX/expect-hostfail.txt"
+t "parser: unexpected pass fails the control" 1 'mte_host_probe: passed but was expected to fail' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --expect "$FIX/expect-hostfail.txt"
+t "parser: bad expectation file is a usage error" 2 'error: .*want .MODE MTE TEST RESULT' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --expect <(echo "nvhe off x")
+
+# --- summarize.py ----------------------------------------------------------
+parse "$FIX/console-pass.log" --mode nvhe --mte off --json "$TMP/a.json" >/dev/null || true
+parse "$FIX/console-truncated.log" --mode nvhe --mte on --json "$TMP/b.json" >/dev/null || true
+t "summary: totals line is last and counts all cells" 0 '^5 passed, 3 failed, 0 skipped$' \
+	bash -c "python3 $S/summarize.py --run x --out $TMP/s.txt $TMP/a.json $TMP/b.json | tail -1"
+ok "summary: summary.txt ends with the totals line" \
+	bash -c "tail -1 $TMP/s.txt | grep -Eqx '[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped'"
+
+# --- boot.sh against a fake QEMU ---------------------------------------------
+touch "$TMP/Image" "$TMP/initrd"
+FQ=$FIX/bin/fake-qemu
+t "boot: QEMU without mte=on is refused" 1 '^error: .*does not support -machine virt,.*mte=on' \
+	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
+t "boot: missing QEMU is refused" 1 "^error: QEMU '/nonexistent/qemu' not found" \
+	env QEMU=/nonexistent/qemu bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
+t "boot: hanging guest times out, console tail shown" 1 'timed out after 2s.*|  \| # selftests: kvm: get-reg-list' \
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+t "boot: hanging guest's console tail has the last line" 1 '  \| # selftests: kvm: get-reg-list' \
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+t "boot+parse: hung console grades incomplete" 1 'incomplete: plan 1..3 but 0 results' \
+	parse "$TMP/c1" --mode nvhe --mte off
+t "boot: panicking guest boots, console captured" 0 '' \
+	env QEMU="$FQ" FAKE_QEMU=console FAKE_CONSOLE="$FIX/console-panic.log" \
+	bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c2"
+t "boot+parse: panicking guest fails with the oops" 1 '\| .*Internal error: Oops' \
+	parse "$TMP/c2" --mode nvhe --mte off
+t "boot: cmdline of protected-nvhe, MTE off" 0 'kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0 arm64.nomte' \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected-nvhe off -
+t "boot: cmdline of vhe has no kvm-arm.mode" 0 '^console=ttyAMA0 panic=-1 harness.timeout=[0-9]+$' \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - vhe on -
+t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe'" \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - hvhe on -
+
+# --- prepare-tree.sh on a fake tree --------------------------------------------
+mkdir -p "$TMP/notkernel"
+echo hello >"$TMP/notkernel/README"
+t "prepare: KSRC not a kernel tree" 1 "^error: KSRC=.*notkernel is not a Linux kernel tree" \
+	env KSRC="$TMP/notkernel" bash "$S/prepare-tree.sh"
+t "prepare: KSRC missing" 1 '^error: KSRC=/nonexistent is not a directory' \
+	env KSRC=/nonexistent bash "$S/prepare-tree.sh"
+fake_tree "$TMP/k"
+mkdir -p "$TMP/good" "$TMP/bad" "$TMP/good2"
+mkpatch "$TMP/k" arch/arm64/kvm/a.c one ONE 0001-a "$TMP/good"
+mkpatch "$TMP/k" arch/arm64/kvm/b.c two TWO 0002-b "$TMP/good"
+cp "$TMP/good/0001-a.patch" "$TMP/bad/"
+sed 's/^-two$/-zwei/' "$TMP/good/0002-b.patch" >"$TMP/bad/0002-b-broken.patch"
+cp "$TMP/good/0001-a.patch" "$TMP/good2/"
+sed 's/TWO/TWO-v2/' "$TMP/good/0002-b.patch" >"$TMP/good2/0002-b.patch"
+SUM=$(tree_sum "$TMP/k")
+t "prepare: series that does not apply names the patch" 1 '^error: series does not apply: 0002-b-broken.patch \(patch 2\)' \
+	env KSRC="$TMP/k" PATCHES="$TMP/bad" bash "$S/prepare-tree.sh"
+TREE=$(ls -d "$OUT"/trees/ksrc-*-patches)
+ok "prepare: failed series leaves the copy at base, nothing half-applied" \
+	bash -c "[ \$(git -C $TREE rev-parse HEAD) = \$(git -C $TREE rev-parse base) ] &&
+		[ ! -d $TREE/.git/rebase-apply ] && [ -z \"\$(git -C $TREE status --porcelain)\" ]"
+ok "prepare: user tree untouched after a failed series" [ "$(tree_sum "$TMP/k")" = "$SUM" ]
+t "prepare: good series applies, selftests installed" 0 "$TREE\$" \
+	env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh"
+ok "prepare: series content in the copy" grep -qx TWO "$TREE/arch/arm64/kvm/b.c"
+ok "prepare: MTE selftests hooked into the copy" grep -q mte_host_probe "$TREE/tools/testing/selftests/kvm/Makefile"
+ok "prepare: user tree untouched after applying" [ "$(tree_sum "$TMP/k")" = "$SUM" ]
+touch -d @1000000000 "$TREE/arch/arm64/kvm/a.c" "$TREE/arch/arm64/kvm/b.c"
+env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+ok "prepare: unchanged inputs touch nothing" [ "$(stat -c %Y "$TREE/arch/arm64/kvm/b.c")" = 1000000000 ]
+env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+ok "prepare: re-applied series: changed file updated" grep -qx TWO-v2 "$TREE/arch/arm64/kvm/b.c"
+ok "prepare: re-applied series: unchanged file keeps its mtime" \
+	[ "$(stat -c %Y "$TREE/arch/arm64/kvm/a.c")" = 1000000000 ]
+t "prepare: bad SERIES value" 1 "^error: SERIES must be 'patches' or 'none'" \
+	env SERIES=some bash "$S/prepare-tree.sh"
+
+# --- build-kernel.sh .config check -------------------------------------------
+mkdir -p "$TMP/b"
+grep -v CONFIG_KVM= "$ROOT/configs/base.config" >"$TMP/b/.config"
+t "config: lost options are listed (=y and 'is not set')" 1 \
+	'^error: config options lost in .*CONFIG_ARM64_MTE\(want n, got y\).*CONFIG_KVM\(want y, got n\)' \
+	env CHECK_ONLY=1 KCONFIG=nomte bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
+cp "$ROOT/configs/base.config" "$TMP/b/.config"
+t "config: a complete .config passes" 0 '' env CHECK_ONLY=1 bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
+
+# --- missing tool ------------------------------------------------------------------
+mkdir -p "$TMP/bin"
+for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+	case $(basename "$f") in aarch64-linux-gnu-*) continue ;; esac
+	[ -e "$TMP/bin/$(basename "$f")" ] || ln -s "$f" "$TMP/bin/$(basename "$f")"
+done
+t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
+	env PATH="$TMP/bin" bash "$S/verify.sh"
+t "verify: bad MODES is refused" 1 "^error: MODES: unknown mode 'hvhe'" env MODES=hvhe bash "$S/verify.sh"
+t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/verify.sh"
+t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
+	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/verify.sh"
+
+echo "1..$N"
+echo "$((N - FAILED)) passed, $FAILED failed"
+[ "$FAILED" = 0 ]
