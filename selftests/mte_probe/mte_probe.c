@@ -111,22 +111,24 @@ extern char mte_probe_vectors[];
  * and address). x15 holds the kernel's VBAR across the probe.
  */
 #define TRAP_INSN(insn, _rec, _a, _b, _c)				\
-	asm volatile(							\
-	"	.arch	armv8.5-a\n"					\
-	"	.arch_extension memtag\n"				\
-	"	mov	x17, %[r]\n"					\
-	"	mrs	x15, vbar_el1\n"				\
-	"	msr	vbar_el1, %[v]\n"				\
-	"	isb\n"							\
-	"	adr	x16, 1f\n"					\
-	"	str	x16, [x17, #" __stringify(REC_PC) "]\n"		\
-	"1:	" insn "\n"						\
-	"	msr	vbar_el1, x15\n"				\
-	"	isb\n"							\
-	: [a] "+r" (_a)							\
-	: [b] "r" (_b), [c] "r" (_c), [r] "r" (_rec),			\
-	  [v] "r" (mte_probe_vectors)					\
-	: "x15", "x16", "x17", "memory")
+	do {								\
+		asm volatile(						\
+		"	.arch	armv8.5-a\n"				\
+		"	.arch_extension memtag\n"			\
+		"	mov	x17, %[r]\n"				\
+		"	mrs	x15, vbar_el1\n"			\
+		"	msr	vbar_el1, %[v]\n"			\
+		"	isb\n"						\
+		"	adr	x16, 1f\n"				\
+		"	str	x16, [x17, #" __stringify(REC_PC) "]\n"	\
+		"1:	" insn "\n"					\
+		"	msr	vbar_el1, x15\n"			\
+		"	isb\n"						\
+		: [a] "+r" (_a)						\
+		: [b] "r" (_b), [c] "r" (_c), [r] "r" (_rec),		\
+		  [v] "r" (mte_probe_vectors)				\
+		: "x15", "x16", "x17", "memory");			\
+	} while (0)
 
 enum probe_kind { PK_MRS, PK_MSR, PK_TAG_WRITE, PK_TAG_READ };
 
