@@ -32,11 +32,13 @@ run_tests() {
 		echo "# selftests: kvm: $name"
 		cd /kvm || exit 1
 		rm -f /tmp/rc
+		read -r t0 _ </proc/uptime
 		{
 			timeout -s KILL "$timeout" "./$name" </dev/null
 			echo $? >/tmp/rc
 		} 2>&1 | sed 's/^/# /'
 		rc=$(cat /tmp/rc 2>/dev/null || echo 255)
+		read -r t1 _ </proc/uptime
 		case $rc in
 		0)
 			echo "ok $n selftests: kvm: $name"
@@ -55,6 +57,7 @@ run_tests() {
 			fail=$((fail + 1))
 			;;
 		esac
+		echo "# harness: $name took $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")s"
 	done </tests.txt
 	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 	echo "# harness: done"

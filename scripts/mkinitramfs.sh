@@ -48,7 +48,7 @@ STAGING=$(mktemp -d "$OUT/initramfs.XXXXXX")
 trap 'rm -rf "$STAGING"' EXIT
 mkdir -p "$STAGING"/{bin,sbin,dev,proc,sys,tmp,kvm,etc}
 cp "$BUSYBOX" "$STAGING/bin/busybox"
-for a in sh mount mkdir cat echo grep sed sync poweroff timeout rm sleep dmesg insmod ls; do
+for a in sh mount mkdir cat echo grep sed sync poweroff timeout rm sleep dmesg insmod ls awk; do
 	ln -s busybox "$STAGING/bin/$a"
 done
 install -m 0755 "$ROOT/scripts/guest-init.sh" "$STAGING/init"
