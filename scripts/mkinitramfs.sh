@@ -57,6 +57,8 @@ while read -r t; do
 	cp "$INST/$t" "$STAGING/kvm/$t"
 done <"$STAGING/tests.txt"
 [ -d "$INST/mte_probe" ] && cp -r "$INST/mte_probe" "$STAGING/kvm/mte_probe"
+# Fixed mtimes: same inputs give a byte-identical archive (cell cache key).
+find "$STAGING" -exec touch -h -d @0 {} +
 (cd "$STAGING" && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible \
 	--owner=0:0) >"$OUTPUT.tmp"
 mv "$OUTPUT.tmp" "$OUTPUT"
