@@ -48,7 +48,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 	set -- -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$dir/apt/parts" \
 		-o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt" \
-		-o APT::Architectures=all -o Debug::NoLocking=1
+		-o Debug::NoLocking=1
 	apt-get "$@" -qq update >"$dir/apt.log" 2>&1 ||
 		die "private apt-get update failed (see $dir/apt.log)"
 	(cd "$dir" && apt-get "$@" -qq download "$pkg") >>"$dir/apt.log" 2>&1 ||
