@@ -8,7 +8,11 @@ set -eu
 
 need_tool git quilt
 PATCHES=${PATCHES:-$ROOT/patches}
-ls "$PATCHES"/*.patch >/dev/null 2>&1 || die "no patches in $PATCHES"
+mapfile -t LIST < <(series_patches "$PATCHES")
+[ "${#LIST[@]}" != 0 ] || die "no patches in $PATCHES"
+for p in "${LIST[@]}"; do
+	[ -f "$p" ] || die "series lists $(basename "$p") but $p does not exist"
+done
 # Makes sure the pristine base exists; the base repo is its first commit.
 TREE=$(SERIES=patches bash "$ROOT/scripts/prepare-tree.sh")
 SCRATCH=$(mktemp -d "$OUT/series-check.XXXXXX")
@@ -17,7 +21,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 # scratch DIR: the touched files of the base, as they are before the series.
 scratch() {
 	mkdir -p "$1"
-	sed -n 's|^--- a/||p; s|^+++ b/||p' "$PATCHES"/*.patch | sed 's/\t.*//' | sort -u |
+	sed -n 's|^--- a/||p; s|^+++ b/||p' "${LIST[@]}" | sed 's/\t.*//' | sort -u |
 		while read -r f; do
 			git -C "$TREE" cat-file -e "base:$f" 2>/dev/null && echo "$f"
 		done | xargs -r git -C "$TREE" archive base -- | tar -C "$1" -x
@@ -28,7 +32,7 @@ scratch "$SCRATCH/am"
 git -C "$SCRATCH/am" init -q
 git -C "$SCRATCH/am" add -Af .
 git -C "$SCRATCH/am" -c user.name=harness -c user.email=harness@localhost commit -qm base --allow-empty
-for p in "$PATCHES"/*.patch; do
+for p in "${LIST[@]}"; do
 	git -C "$SCRATCH/am" -c user.name=harness -c user.email=harness@localhost am -q "$p" >"$SCRATCH/am.log" 2>&1 || {
 		sed 's/^/  /' "$SCRATCH/am.log" >&2
 		die "series does not apply with git am: $(basename "$p")"
@@ -38,7 +42,7 @@ done
 stage "series: quilt push -a in a scratch copy"
 scratch "$SCRATCH/quilt"
 mkdir -p "$SCRATCH/quilt/patches"
-for p in "$PATCHES"/*.patch; do
+for p in "${LIST[@]}"; do
 	cp "$p" "$SCRATCH/quilt/patches/"
 	basename "$p" >>"$SCRATCH/quilt/patches/series"
 done

@@ -59,3 +59,18 @@ kvm_arch_dir() {
 		echo aarch64
 	fi
 }
+
+# series_patches DIR: the patch files of the series in order: DIR/series
+# (quilt's list) when present, else DIR/*.patch sorted by name.
+series_patches() {
+	local p
+	if [ -f "$1/series" ]; then
+		sed -e 's/#.*//' -e 's/[[:space:]].*//' "$1/series" | grep . |
+			while read -r p; do echo "$1/$p"; done
+	else
+		for p in "$1"/*.patch; do
+			[ -f "$p" ] && echo "$p"
+		done
+	fi
+	return 0
+}

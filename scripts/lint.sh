@@ -19,8 +19,8 @@ shellcheck "${SH[@]}" || fail=1
 
 stage "lint: checkpatch --strict"
 TREE=$(SERIES=patches bash "$ROOT/scripts/prepare-tree.sh")
-for p in "$ROOT"/patches/*.patch; do
-	[ -f "$p" ] || continue
+mapfile -t LIST < <(series_patches "$ROOT/patches")
+for p in "${LIST[@]}"; do
 	(cd "$TREE" && perl scripts/checkpatch.pl --strict --no-summary -q "$p") >"$OUT/checkpatch.log" 2>&1 || {
 		echo "checkpatch: $(basename "$p"):"
 		sed 's/^/  /' "$OUT/checkpatch.log"

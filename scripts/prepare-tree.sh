@@ -130,7 +130,7 @@ inputs_hash() {
 		echo "series=$SERIES"
 		git -C "$BASE" rev-parse HEAD
 		if [ "$SERIES" = patches ]; then
-			cat "$PATCHES"/*.patch 2>/dev/null || true
+			series_patches "$PATCHES" | xargs -r cat 2>/dev/null || true
 		fi
 		find "$ROOT/selftests" -type f -print0 2>/dev/null | sort -z |
 			xargs -0r sha1sum | sed "s|$ROOT/||"
@@ -158,8 +158,13 @@ restore_mtimes() {
 # apply_series: git am each patch in order, naming the one that fails.
 apply_series() {
 	local p n=0
-	for p in "$PATCHES"/*.patch; do
-		[ -f "$p" ] || { warn "no patches in $PATCHES; building the bare base"; return 0; }
+	mapfile -t LIST < <(series_patches "$PATCHES")
+	if [ "${#LIST[@]}" = 0 ]; then
+		warn "no patches in $PATCHES; building the bare base"
+		return 0
+	fi
+	for p in "${LIST[@]}"; do
+		[ -f "$p" ] || die "series lists $(basename "$p") but $p does not exist"
 		n=$((n + 1))
 		if ! $GIT -C "$TREE" am -q "$p" >"$TREE/.git/harness-am.log" 2>&1; then
 			$GIT -C "$TREE" am --abort >/dev/null 2>&1 || true
