@@ -43,17 +43,31 @@ config_wanted() {
 	' "$@" | sort
 }
 
+# kconfig_symbols: every CONFIG_ name the tree's Kconfig files define.
+kconfig_symbols() {
+	grep -rhoE '^[[:space:]]*(menu)?config[[:space:]]+[A-Za-z0-9_]+' \
+		--include='Kconfig*' "$TREE" | awk '{ print "CONFIG_" $2 }' | sort -u
+}
+
 # check_config CONFIG FRAG...: fail listing every requested option that did
-# not survive into CONFIG.
+# not survive into CONFIG. Options this tree's Kconfig does not define at all
+# (e.g. CONFIG_ARM64_PAN, unconditional in 7.x) only get a warning.
 check_config() {
-	local cfg=$1 name want have missing=""
+	local cfg=$1 name want have lost="" undefined="" syms=""
 	shift
 	while read -r name want; do
 		have=$(sed -n "s/^$name=//p" "$cfg")
 		[ -n "$have" ] || have=n
-		[ "$have" = "$want" ] || missing="$missing $name(want $want, got $have)"
+		[ "$have" != "$want" ] || continue
+		[ -n "$syms" ] || syms=$(kconfig_symbols)
+		if grep -qx "$name" <<<"$syms"; then
+			lost="$lost $name(want $want, got $have)"
+		else
+			undefined="$undefined $name"
+		fi
 	done < <(config_wanted "$@")
-	[ -z "$missing" ] || die "config options lost in $cfg:$missing"
+	[ -z "$undefined" ] || warn "not defined by this tree's Kconfig, ignored:$undefined"
+	[ -z "$lost" ] || die "config options lost in $cfg:$lost"
 }
 
 configure() {

@@ -56,7 +56,7 @@ fake_tree() {
 	mkdir -p "$1/arch/arm64/kvm" "$1/scripts/kconfig" "$1/tools/testing/selftests/kvm/aarch64"
 	printf 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Fake\n' >"$1/Makefile"
 	echo 'mainmenu "fake"' >"$1/Kconfig"
-	echo 'config ARM64' >"$1/arch/arm64/Kconfig"
+	printf 'config ARM64\nconfig ARM64_MTE\nmenuconfig KVM\n' >"$1/arch/arm64/Kconfig"
 	touch "$1/scripts/kconfig/merge_config.sh"
 	printf 'TEST_GEN_PROGS_aarch64 = aarch64/foo\nTEST_GEN_PROGS_aarch64 += aarch64/bar\n' \
 		>"$1/tools/testing/selftests/kvm/Makefile"
@@ -198,6 +198,10 @@ t "config: lost options are listed (=y and 'is not set')" 1 \
 	env CHECK_ONLY=1 KCONFIG=nomte bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
 cp "$ROOT/configs/base.config" "$TMP/b/.config"
 t "config: a complete .config passes" 0 '' env CHECK_ONLY=1 bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
+grep -v -e CONFIG_SMP= -e CONFIG_KVM= "$ROOT/configs/base.config" >"$TMP/b/.config"
+t "config: options the tree does not define only warn" 1 \
+	'warning: not defined by this tree.s Kconfig, ignored:.* CONFIG_SMP' \
+	env CHECK_ONLY=1 bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
 
 # --- missing tool ------------------------------------------------------------------
 mkdir -p "$TMP/bin"
