@@ -77,9 +77,15 @@ deb_tarball() {
 	echo "$t"
 }
 
+# ksrc_is_git: KSRC is the top of its own git work tree (not merely a
+# directory inside some other repository).
+ksrc_is_git() {
+	[ "$(git -C "$KSRC" rev-parse --show-toplevel 2>/dev/null)" = "$(realpath "$KSRC")" ]
+}
+
 # ksrc_identity: what must change for the user's tree to be copied again.
 ksrc_identity() {
-	if git -C "$KSRC" rev-parse --git-dir >/dev/null 2>&1; then
+	if ksrc_is_git; then
 		{
 			git -C "$KSRC" rev-parse HEAD
 			git -C "$KSRC" status --porcelain
@@ -97,16 +103,23 @@ ensure_base() {
 		[ -d "$KSRC" ] || die "KSRC=$KSRC is not a directory"
 		is_kernel_tree "$KSRC" || die "KSRC=$KSRC is not a Linux kernel tree (no Makefile/Kconfig/arch/arm64)"
 		id=$(ksrc_identity)
-		[ -f "$base/.git/harness-id" ] && [ "$(cat "$base/.git/harness-id")" = "$id" ] && return 0
-		[ -f "$KSRC/.config" ] || [ -d "$KSRC/include/config" ] &&
-			die "KSRC=$KSRC has in-tree build output; run 'make mrproper' there"
-		stage "source: copying $KSRC" >&2
+		[ "$id" != plain ] && [ -f "$base/.git/harness-id" ] &&
+			[ "$(cat "$base/.git/harness-id")" = "$id" ] && return 0
+		stage "source: syncing $KSRC" >&2
 		mkdir -p "$base"
-		if git -C "$KSRC" rev-parse --git-dir >/dev/null 2>&1; then
-			# Tracked and untracked-but-not-ignored files only.
-			git -C "$KSRC" ls-files -z -co --exclude-standard |
-				rsync -a --from0 --files-from=- "$KSRC/" "$base/"
+		if ksrc_is_git; then
+			# Tracked and untracked-but-not-ignored files only; files
+			# gone from KSRC are removed from the copy.
+			git -C "$KSRC" ls-files -z -co --exclude-standard >"$OUT/.ksrc-files"
+			rsync -a --from0 --files-from="$OUT/.ksrc-files" "$KSRC/" "$base/"
+			if [ -d "$base/.git" ]; then
+				comm -z -23 <(git -C "$base" ls-files -z | sort -z) <(sort -z "$OUT/.ksrc-files") |
+					(cd "$base" && xargs -0r rm -f)
+			fi
+			rm -f "$OUT/.ksrc-files"
 		else
+			[ -f "$KSRC/.config" ] || [ -d "$KSRC/include/config" ] &&
+				die "KSRC=$KSRC has in-tree build output; run 'make mrproper' there"
 			rsync -a --delete --exclude=/.git "$KSRC/" "$base/"
 		fi
 	else
@@ -117,10 +130,13 @@ ensure_base() {
 		rm -rf "$base" && mkdir -p "$base"
 		tar -C "$base" --strip-components=1 -xf "$tb"
 	fi
-	stage "source: committing base" >&2
 	[ -d "$base/.git" ] || $GIT -C "$base" init -q
 	$GIT -C "$base" add -Af .
-	$GIT -C "$base" commit -q --allow-empty -m "base: $id"
+	if ! git -C "$base" rev-parse -q --verify HEAD >/dev/null ||
+		! git -C "$base" diff --cached --quiet; then
+		stage "source: committing base" >&2
+		$GIT -C "$base" commit -q --allow-empty -m "base: $id"
+	fi
 	echo "$id" >"$base/.git/harness-id"
 }
 

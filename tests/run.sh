@@ -187,6 +187,23 @@ env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh" >/dev/null 2>&1
 ok "prepare: re-applied series: changed file updated" grep -qx TWO-v2 "$TREE/arch/arm64/kvm/b.c"
 ok "prepare: re-applied series: unchanged file keeps its mtime" \
 	[ "$(stat -c %Y "$TREE/arch/arm64/kvm/a.c")" = 1000000000 ]
+printf 'three\n' >"$TMP/k/arch/arm64/kvm/c.c"
+env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+ok "prepare: a change in a plain KSRC is picked up" grep -qx three "$TREE/arch/arm64/kvm/c.c"
+cp -r "$TMP/k" "$TMP/g"
+echo '/.config' >"$TMP/g/.gitignore"
+git -C "$TMP/g" init -q && git -C "$TMP/g" add -A && git -C "$TMP/g" -c user.name=t -c user.email=t@t commit -qm g
+printf 'three-mod\n' >"$TMP/g/arch/arm64/kvm/c.c"
+echo four >"$TMP/g/arch/arm64/kvm/d.c"
+echo junk >"$TMP/g/.config"
+GSTAT=$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")
+t "prepare: git KSRC with uncommitted changes and in-tree build output" 0 'trees/ksrc-.*-patches$' \
+	env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/prepare-tree.sh"
+GTREE=$(env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" 2>/dev/null)
+ok "prepare: git KSRC: uncommitted and untracked files copied, ignored .config not" \
+	bash -c "grep -qx three-mod $GTREE/arch/arm64/kvm/c.c && grep -qx four $GTREE/arch/arm64/kvm/d.c &&
+		grep -qx TWO $GTREE/arch/arm64/kvm/b.c && [ ! -e $GTREE/.config ]"
+ok "prepare: git KSRC untouched" [ "$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")" = "$GSTAT" ]
 t "prepare: bad SERIES value" 1 "^error: SERIES must be 'patches' or 'none'" \
 	env SERIES=some bash "$S/prepare-tree.sh"
 
