@@ -1,5 +1,6 @@
 #!/bin/bash
 # prepare-tree.sh: produce the kernel source tree the harness builds from.
+# Usage: prepare-tree.sh [--name]  (--name: only print <src-id>-<series>)
 # Input (env): KSRC (user tree, never modified) or KVER (Debian linux-source),
 # SERIES=patches|none. Output: $OUT/trees/<src-id>-<series>, a git repo with
 # the pristine base tagged "base", the series applied with git am and the
@@ -210,7 +211,17 @@ install_selftests() {
 ID=$(src_id)
 BASE=$OUT/base/$ID
 TREE=$OUT/trees/$ID-$SERIES
+if [ "${1:-}" = --name ]; then
+	echo "$ID-$SERIES"
+	exit 0
+fi
 mkdir -p "$OUT/base" "$OUT/trees"
+# One preparation of a given source at a time (verify.sh holds the lock
+# for its whole run and says so through HARNESS_LOCKED).
+if [ "${HARNESS_LOCKED:-}" != "$ID" ]; then
+	exec 8>"$OUT/base/.lock-$ID"
+	flock 8
+fi
 ensure_base "$BASE"
 HASH=$(inputs_hash)
 

@@ -80,34 +80,59 @@ run_cell() {
 	return 0
 }
 
-check_args
-EXPECT_LIST=$(expect_files)
-mapfile -t EXPECTS <<<"$EXPECT_LIST"
-[ -n "$EXPECT_LIST" ] || EXPECTS=()
-need_tool aarch64-linux-gnu-gcc make git rsync python3 cpio flex bison bc
-PROBE_ONLY=1 bash "$SCRIPTS/boot.sh" - - nvhe on -
+# lock_source: one run per source at a time (trees and build dirs are
+# shared state); prepare-tree.sh learns through HARNESS_LOCKED that we hold it.
+lock_source() {
+	local name
+	name=$(bash "$SCRIPTS/prepare-tree.sh" --name)
+	mkdir -p "$OUT/base"
+	exec 9>"$OUT/base/.lock-${name%-*}"
+	if ! flock -n 9; then
+		stage "prepare: waiting for another run on ${name%-*}"
+		flock 9
+	fi
+	export HARNESS_LOCKED=${name%-*}
+}
 
-stage "prepare: ${KSRC:-linux-source-$KVER} SERIES=$SERIES"
-TREE=$(bash "$SCRIPTS/prepare-tree.sh")
-KV=$(kernel_version "$TREE")
-RUN=$KV-$SERIES
-[ "$KCONFIG" = nomte ] && RUN=$RUN-nomte
-BUILD=$OUT/build/$(basename "$TREE")-$KCONFIG
-RESULTS=$OUT/results/$RUN
-LOGS=$OUT/logs/$RUN
-mkdir -p "$RESULTS" "$LOGS"
+main() {
+	local mode mte EXPECT_LIST
+	check_args
+	EXPECT_LIST=$(expect_files)
+	mapfile -t EXPECTS <<<"$EXPECT_LIST"
+	[ -n "$EXPECT_LIST" ] || EXPECTS=()
+	need_tool aarch64-linux-gnu-gcc make git rsync python3 cpio flex bison bc flock
+	PROBE_ONLY=1 bash "$SCRIPTS/boot.sh" - - nvhe on -
+	lock_source
 
-bash "$SCRIPTS/build-kernel.sh" "$TREE" "$BUILD"
-bash "$SCRIPTS/build-selftests.sh" "$TREE" "$BUILD"
-IMAGE=$BUILD/arch/arm64/boot/Image
-INITRD=$BUILD/initramfs.cpio
-bash "$SCRIPTS/mkinitramfs.sh" "$BUILD" "$INITRD"
+	stage "prepare: ${KSRC:-linux-source-$KVER} SERIES=$SERIES"
+	TREE=$(bash "$SCRIPTS/prepare-tree.sh")
+	KV=$(kernel_version "$TREE")
+	RUN=$KV-$SERIES
+	if [ "$KCONFIG" = nomte ]; then
+		RUN=$RUN-nomte
+	fi
+	BUILD=$OUT/build/$(basename "$TREE")-$KCONFIG
+	RESULTS=$OUT/results/$RUN
+	LOGS=$OUT/logs/$RUN
+	mkdir -p "$RESULTS" "$LOGS"
 
-CELLS=()
-for mode in $MODES; do
-	for mte in $MTE; do
-		run_cell "$mode" "$mte"
+	bash "$SCRIPTS/build-kernel.sh" "$TREE" "$BUILD"
+	bash "$SCRIPTS/build-selftests.sh" "$TREE" "$BUILD"
+	IMAGE=$BUILD/arch/arm64/boot/Image
+	INITRD=$BUILD/initramfs.cpio
+	bash "$SCRIPTS/mkinitramfs.sh" "$BUILD" "$INITRD"
+
+	CELLS=()
+	for mode in $MODES; do
+		for mte in $MTE; do
+			run_cell "$mode" "$mte"
+		done
 	done
-done
-stage "summary: $RUN"
-python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" "${CELLS[@]}"
+	stage "summary: $RUN"
+	python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" "${CELLS[@]}"
+}
+
+# Everything above is only definitions: bash has read the whole file before
+# main runs, so editing this script during a run cannot derail the run.
+main "$@"
+exit
