@@ -7,7 +7,7 @@
 # TEST_TIMEOUT RERUN QEMU (all passed to the scripts through the environment).
 
 SHELL := /bin/bash
-export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU
+export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS
 
 .PHONY: help deps verify test apply control lint series-check unit clean
 

@@ -5,7 +5,8 @@
 # MODES x MTE cell (boot.sh) and grade each console (parse-cell.py), then
 # write out/results/summary.txt (summarize.py). Exit 0 only when every cell
 # met its expectations. The last line printed is "N passed, N failed, N skipped".
-# Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU.
+# Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU
+# BOOT_JOBS (parallel QEMU boots, default JOBS).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -16,6 +17,7 @@ MODES=${MODES:-nvhe protected protected-nvhe vhe}
 MTE=${MTE:-off on}
 EXPECT=${EXPECT:-}
 RERUN=${RERUN:-0}
+BOOT_JOBS=${BOOT_JOBS:-$JOBS}
 QEMU=${QEMU:-qemu-system-aarch64}
 export QEMU
 
@@ -58,26 +60,47 @@ cell_key() {
 	} | sha1sum | cut -c1-16
 }
 
-# run_cell MODE MTE: boot (unless cached) and grade one cell.
-run_cell() {
-	local mode=$1 mte=$2 cell=$1-mte$2 key console rc=0 f args=()
+# boot_cell MODE MTE: boot one cell unless an identical boot is cached.
+boot_cell() {
+	local mode=$1 mte=$2 cell=$1-mte$2 key console t0
 	console=$LOGS/$cell.console
 	key=$(cell_key "$cell")
 	if [ "$RERUN" != 1 ] && [ -f "$console" ] && [ "$(cat "$LOGS/$cell.key" 2>/dev/null)" = "$key" ]; then
 		stage "boot: $cell (cached console, RERUN=1 to boot again)"
-	else
-		stage "boot: $cell"
-		rm -f "$LOGS/$cell.key"
-		if bash "$SCRIPTS/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
-			echo "$key" >"$LOGS/$cell.key"
-		fi
+		return 0
 	fi
+	stage "boot: $cell"
+	rm -f "$LOGS/$cell.key"
+	t0=$(date +%s)
+	if bash "$SCRIPTS/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
+		echo "$key" >"$LOGS/$cell.key"
+	fi
+	stage "boot: $cell finished in $(($(date +%s) - t0))s"
+}
+
+# grade_cell MODE MTE: grade one cell's console.
+grade_cell() {
+	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f args=()
 	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
-	python3 "$SCRIPTS/parse-cell.py" "$console" --mode "$mode" --mte "$mte" \
+	python3 "$SCRIPTS/parse-cell.py" "$LOGS/$cell.console" --mode "$mode" --mte "$mte" \
 		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" || rc=$?
-	[ "$rc" -le 1 ] || die "parse-cell.py failed on $console"
+	[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.console"
 	CELLS+=("$RESULTS/$cell.json")
-	return 0
+}
+
+# boot_all: boot the cells, BOOT_JOBS at a time (QEMU TCG mostly keeps one
+# host core busy per guest).
+boot_all() {
+	local mode mte
+	for mode in $MODES; do
+		for mte in $MTE; do
+			while [ "$(jobs -rp | wc -l)" -ge "$BOOT_JOBS" ]; do
+				wait -n || true
+			done
+			boot_cell "$mode" "$mte" &
+		done
+	done
+	wait
 }
 
 # lock_source: one run per source at a time (trees and build dirs are
@@ -122,10 +145,11 @@ main() {
 	INITRD=$BUILD/initramfs.cpio
 	bash "$SCRIPTS/mkinitramfs.sh" "$BUILD" "$INITRD"
 
+	boot_all
 	CELLS=()
 	for mode in $MODES; do
 		for mte in $MTE; do
-			run_cell "$mode" "$mte"
+			grade_cell "$mode" "$mte"
 		done
 	done
 	stage "summary: $RUN"
