@@ -2,7 +2,10 @@
 # prepare-tree.sh: produce the kernel source tree the harness builds from.
 # Usage: prepare-tree.sh [--name]  (--name: only print <src-id>-<series>)
 # Input (env): KSRC (user tree, never modified) or KVER (Debian linux-source),
-# SERIES=patches|none. Output: $OUT/trees/<src-id>-<series>, a git repo with
+# SERIES=patches|none, PATCHES (the series directory, default patches/),
+# VARIANT (a tree of its own, <src-id>-<series>.<variant>, so that trying
+# other series does not disturb the main tree's incremental build).
+# Output: $OUT/trees/<src-id>-<series>, a git repo with
 # the pristine base tagged "base", the series applied with git am and the
 # selftests installed. Its path is printed as the last line of stdout.
 # Unchanged inputs leave the tree untouched; a changed series is re-applied
@@ -210,7 +213,7 @@ install_selftests() {
 
 ID=$(src_id)
 BASE=$OUT/base/$ID
-TREE=$OUT/trees/$ID-$SERIES
+TREE=$OUT/trees/$ID-$SERIES${VARIANT:+.$VARIANT}
 if [ "${1:-}" = --name ]; then
 	echo "$ID-$SERIES"
 	exit 0

@@ -6,7 +6,9 @@
 # write out/results/summary.txt (summarize.py). Exit 0 only when every cell
 # met its expectations. The last line printed is "N passed, N failed, N skipped".
 # Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU
-# BOOT_JOBS (parallel QEMU boots, default JOBS).
+# BOOT_JOBS (parallel QEMU boots, default JOBS), LABEL (name of the run's
+# results/logs directory instead of <version>-<series>), PATCHES, SMOKE,
+# VARIANT (see prepare-tree.sh and mkinitramfs.sh).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -75,7 +77,8 @@ boot_cell() {
 	if bash "$SCRIPTS/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
 		echo "$key" >"$LOGS/$cell.key"
 	fi
-	stage "boot: $cell finished in $(($(date +%s) - t0))s"
+	echo $(($(date +%s) - t0)) >"$LOGS/$cell.seconds"
+	stage "boot: $cell finished in $(cat "$LOGS/$cell.seconds")s"
 }
 
 # grade_cell MODE MTE: grade one cell's console.
@@ -134,6 +137,7 @@ main() {
 	if [ "$KCONFIG" = nomte ]; then
 		RUN=$RUN-nomte
 	fi
+	RUN=${LABEL:-$RUN}
 	BUILD=$OUT/build/$(basename "$TREE")-$KCONFIG
 	RESULTS=$OUT/results/$RUN
 	LOGS=$OUT/logs/$RUN
