@@ -66,9 +66,11 @@ PY
 
 row_negative() {
 	local t0=$SECONDS st=holds
-	run_verify control-none SERIES=none EXPECT=series-none || st=BROKEN
+	# Same run name as "make control", so its cached cells are reused.
+	stage "proof: verify SERIES=none EXPECT=series-none"
+	SERIES=none EXPECT=series-none bash "$SCRIPTS/verify.sh" >"$PROOF/control-none.log" 2>&1 || st=BROKEN
 	record "1 negative control (6.12, SERIES=none)" "$st" $((SECONDS - t0)) \
-		"$(grep -m1 -i 'host.*reach' "$PROOF/control-none.log" || echo 'see control-none.log')"
+		"$(python3 "$SCRIPTS/reach-report.py" "$OUT/results/$KV-none")"
 }
 
 row_oracle() {
@@ -85,10 +87,10 @@ row_nomte() {
 		"$(tail -n1 "$PROOF/nomte.log")"
 }
 
-# w1_check LABEL: W=1 build of the objects the series touches, in a
-# build directory of its own; prints the number of warnings.
+# w1_check LABEL: W=1 build of the objects the series touches, from the
+# proof tree, in a build directory of its own; prints the warning count.
 w1_check() {
-	local tree=$OUT/trees/deb-6.12-patches b=$OUT/build/w1 n
+	local tree=$OUT/trees/deb-6.12-patches.proof b=$OUT/build/w1 n
 	mkdir -p "$b"
 	[ -f "$b/.config" ] || cp "$OUT/build/deb-6.12-patches-default/.config" "$b/.config"
 	make -C "$tree" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$b" \
@@ -101,25 +103,35 @@ w1_check() {
 	echo "$n"
 }
 
+# row_bisect: prefix 0 (the base) gives the W=1 reference; prefixes 1..N
+# are booted in every cell with our tests only and must not crash.
 row_bisect() {
-	local t0 st k dir n w bad=0 detail=""
-	local total
+	local t0 st k dir n w base_w=0 bad=0 detail="" total
 	total=$(grep -c . "$ROOT/patches/series")
 	for k in $(seq 0 "$total"); do
 		t0=$SECONDS
-		st=clean
 		# shellcheck disable=SC2046
 		dir=$(series_dir "prefix-$k" $(seq 1 "$k"))
-		run_verify "prefix-$k" PATCHES="$dir" SMOKE=/dev/null EXPECT=bisect || st=crash
+		if [ "$k" = 0 ]; then
+			VARIANT=proof PATCHES=$dir SERIES=patches bash "$SCRIPTS/prepare-tree.sh" \
+				>"$PROOF/prefix-0.log" 2>&1 || die "preparing the base failed (see $PROOF/prefix-0.log)"
+			base_w=$(w1_check prefix-0)
+			printf '0 (base)\tW=1 reference: %s warnings\t-\t%s\n' "$base_w" \
+				$((SECONDS - t0)) >>"$PROOF/bisect.tsv"
+			continue
+		fi
+		st=clean
+		run_verify "prefix-$k" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null EXPECT=bisect || st=crash
 		w=$(w1_check "prefix-$k")
-		[ "$w" = 0 ] || st="$st, $w W=1 warnings"
+		[ "$w" -le "$base_w" ] || st="$st, $w W=1 warnings (base $base_w)"
 		[ "$st" = clean ] || bad=1
-		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c 'boot(' || true)
+		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c ':crash' || true)
 		printf '%s\t%s\t%s\t%s\n' "$k" "$st" "$n" $((SECONDS - t0)) >>"$PROOF/bisect.tsv"
 		detail="$detail $k:$st"
 	done
 	[ "$bad" = 0 ] && st=holds || st=BROKEN
-	record "4 bisect safety (prefixes 0..$total)" "$st" "$(awk -F'\t' '{s+=$4} END{print s}' "$PROOF/bisect.tsv")" "$detail"
+	record "4 bisect safety (prefixes 1..$total)" "$st" \
+		"$(awk -F'\t' '{s += $4} END {print s}' "$PROOF/bisect.tsv")" "$detail"
 }
 
 row_loo() {
@@ -129,7 +141,8 @@ row_loo() {
 		keep=$(seq 1 "$total" | grep -vx "$i" | tr '\n' ' ')
 		# shellcheck disable=SC2086
 		dir=$(series_dir "without-$i" $keep)
-		if run_verify "without-$i" PATCHES="$dir" SMOKE=/dev/null MODES=nvhe MTE="off on"; then
+		if run_verify "without-$i" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null \
+			MODES=nvhe MTE="off on"; then
 			caught=""
 		else
 			caught=$(failing_tests "without-$i")
@@ -145,7 +158,7 @@ row_loo() {
 
 row_regression() {
 	local t0=$SECONDS st=holds out
-	out=$(python3 "$SCRIPTS/smoke-compare.py" "$OUT/results/control-none" \
+	out=$(python3 "$SCRIPTS/smoke-compare.py" "$OUT/results/$KV-none" \
 		"$OUT/results/${KV}-patches") || st=BROKEN
 	echo "$out" >"$PROOF/regression.txt"
 	record "6 smoke set regression guard" "$st" $((SECONDS - t0)) "$(tail -n1 "$PROOF/regression.txt")"

@@ -157,6 +157,8 @@ main() {
 		done
 	done
 	stage "summary: $RUN"
+	# A bare base is a control: say in plain words what the host reached.
+	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/reach-report.py" "$RESULTS")"
 	python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" "${CELLS[@]}"
 }
 

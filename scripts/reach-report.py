@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""reach-report.py RESULTS_DIR: say in plain words what the host reached.
+
+For a run of verify.sh (one JSON per cell), reads mte_host_probe's subtests
+in the non-VHE cells booted with arm64.nomte and prints one sentence: which
+MTE registers and tag instructions host EL1 could use although MTE was
+disabled. Used for the negative control, where that list must not be
+empty; prints "host EL1 reached no MTE state" otherwise.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+PROBE = re.compile(r"^boot: (MRS |MSR )?([A-Z0-9_ ]+?): failed")
+
+
+def main(argv):
+    if len(argv) != 1:
+        sys.stderr.write(__doc__.split("\n")[0] + "\n")
+        return 2
+    regs, tags, cells = [], [], []
+    for path in sorted(glob.glob(os.path.join(argv[0], "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            c = json.load(f)
+        if c["mode"] == "vhe" or c["mte"] != "off":
+            continue
+        hit = False
+        for t in c["tests"]:
+            if t["name"] != "mte_host_probe":
+                continue
+            for s in t["subtests"]:
+                m = PROBE.match(s["name"])
+                if s["ok"] or not m:
+                    continue
+                hit = True
+                name = (m.group(1) or "") + m.group(2)
+                bucket = regs if m.group(1) else tags
+                if name not in bucket:
+                    bucket.append(name)
+        if hit:
+            cells.append(c["cell"])
+    if not cells:
+        print("host EL1 reached no MTE state with arm64.nomte")
+        return 0
+    print("with arm64.nomte, host EL1 still reached the MTE registers ("
+          + ", ".join(regs) + ") and the allocation tags ("
+          + ", ".join(tags) + ") in " + ", ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
