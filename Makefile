@@ -1,7 +1,9 @@
 # Harness for the arm64 nVHE/pKVM "no MTE for the host" series.
 # make verify: apply the series to a kernel, build, boot the KVM mode x MTE
 # matrix under QEMU and grade the KVM selftests. make test: lints, series
-# hygiene, the harness's unit tests, then verify. See README.md.
+# hygiene, the harness's unit tests, verify, and the proof-matrix controls
+# that fit in CI. make proof: every control; make bench: hot paths and
+# harness speed. See README.md.
 #
 # Variables: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT
 # TEST_TIMEOUT RERUN QEMU (all passed to the scripts through the environment).
@@ -9,11 +11,17 @@
 SHELL := /bin/bash
 export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS
 
-.PHONY: help deps verify test apply control lint series-check unit clean
+# The proof-matrix rows CI runs (make test) and the full set (make proof).
+TEST_ROWS := negative oracle bisect regression
+PROOF_ROWS := negative oracle nomte bisect loo regression
+
+.PHONY: help deps verify test proof bench apply control lint series-check unit clean
 
 help:
 	@echo "make verify   apply patches/, build, boot every KVM mode x MTE cell, print the verdict"
-	@echo "make test     lint + series hygiene + unit tests + verify (the project's test suite)"
+	@echo "make test     lint + series hygiene + unit tests + verify + CI proof rows (what CI runs)"
+	@echo "make proof    the whole proof matrix; regenerates Documentation/results.rst"
+	@echo "make bench    hot-path instruction counts and harness timings"
 	@echo "make apply    prepare out/trees/<src>-<series> (series applied, selftests installed)"
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
 	@echo "make deps     install missing Debian packages and the arm64 busybox"
@@ -41,14 +49,22 @@ series-check: deps
 unit:
 	@bash tests/run.sh
 
-# The control runs before the main verify so that the run's last line is
-# the main verdict.
+# The main verify runs first (the proof rows compare against it) and again
+# at the end, from its cache, so that the run's last line is its verdict.
 test: deps
 	@bash scripts/lint.sh
 	@bash scripts/check-series.sh
 	@bash tests/run.sh
-	@SERIES=none EXPECT=series-none bash scripts/verify.sh
 	@bash scripts/verify.sh
+	@ROWS="$(TEST_ROWS)" bash scripts/proof.sh
+	@bash scripts/verify.sh
+
+proof: deps
+	@bash scripts/verify.sh
+	@ROWS="$(PROOF_ROWS)" bash scripts/proof.sh
+
+bench: deps
+	@bash scripts/bench.sh
 
 clean:
 	rm -rf out/results out/logs out/build
