@@ -129,7 +129,8 @@ def untestable(root):
 def proof_section(results, root):
     proof = os.path.join(results, "proof")
     out = [title("Proof matrix", "-")]
-    rows = tsv(os.path.join(proof, "rows.tsv"))
+    rows = [r for path in sorted(glob.glob(os.path.join(proof, "rows", "*.tsv")))
+            for r in tsv(path)]
     if not rows:
         return "\n".join(out) + "\nNot run yet (``make proof``).\n"
     out.append(table(["control", "holds", "seconds", "detail"],
