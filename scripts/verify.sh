@@ -162,7 +162,7 @@ main() {
 	python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" "${CELLS[@]}"
 }
 
-# Everything above is only definitions: bash has read the whole file before
-# main runs, so editing this script during a run cannot derail the run.
-main "$@"
-exit
+# Everything above is only definitions and main and exit share one line:
+# bash has read all it will ever read before main runs, so editing this
+# script during a run cannot derail the run.
+main "$@"; exit
