@@ -102,13 +102,18 @@ build() {
 	[ -f "$BUILD/arch/arm64/boot/Image" ] || die "no Image produced (see $LOG)"
 }
 
-# Only the .config check when asked (used by the unit tests).
-if [ "${CHECK_ONLY:-}" = 1 ]; then
-	# shellcheck disable=SC2086
-	check_config "$BUILD/.config" $FRAGS
-	exit 0
-fi
-: >>"$LOG"
-configure
-build
-stage "build: done ($NAME)"
+main() {
+	# Only the .config check when asked (used by the unit tests).
+	if [ "${CHECK_ONLY:-}" = 1 ]; then
+		# shellcheck disable=SC2086
+		check_config "$BUILD/.config" $FRAGS
+		exit 0
+	fi
+	: >>"$LOG"
+	configure
+	build
+	stage "build: done ($NAME)"
+}
+
+# main and exit on one line: editing this file during a run is harmless.
+main "$@"; exit

@@ -17,12 +17,17 @@ need_tool aarch64-linux-gnu-gcc make
 [ -f "$BUILD/arch/arm64/boot/Image" ] || die "build the kernel in $BUILD first"
 export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$OUT
 
-stage "build: kvm selftests ($NAME)"
-make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$BUILD" \
-	-j"$JOBS" KDIR="$BUILD" USERLDFLAGS=-static \
-	kselftest-install TARGETS=kvm >"$LOG" 2>&1 || {
-	grep -E 'error|Error' "$LOG" | tail -15 >&2
-	die "kvm selftests build failed (see $LOG)"
+main() {
+	stage "build: kvm selftests ($NAME)"
+	make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$BUILD" \
+		-j"$JOBS" KDIR="$BUILD" USERLDFLAGS=-static \
+		kselftest-install TARGETS=kvm >"$LOG" 2>&1 || {
+		grep -E 'error|Error' "$LOG" | tail -15 >&2
+		die "kvm selftests build failed (see $LOG)"
+	}
+	[ -d "$BUILD/kselftest/kselftest_install/kvm" ] ||
+		die "no kselftest_install/kvm produced (see $LOG)"
 }
-[ -d "$BUILD/kselftest/kselftest_install/kvm" ] ||
-	die "no kselftest_install/kvm produced (see $LOG)"
+
+# main and exit on one line: editing this file during a run is harmless.
+main "$@"; exit

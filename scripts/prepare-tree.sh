@@ -211,47 +211,52 @@ install_selftests() {
 	$GIT -C "$TREE" commit -q --allow-empty -m "selftests: install MTE KVM tests"
 }
 
-ID=$(src_id)
-BASE=$OUT/base/$ID
-TREE=$OUT/trees/$ID-$SERIES${VARIANT:+.$VARIANT}
-if [ "${1:-}" = --name ]; then
-	echo "$ID-$SERIES"
-	exit 0
-fi
-mkdir -p "$OUT/base" "$OUT/trees"
-# One preparation of a given source at a time (verify.sh holds the lock
-# for its whole run and says so through HARNESS_LOCKED).
-if [ "${HARNESS_LOCKED:-}" != "$ID" ]; then
-	exec 8>"$OUT/base/.lock-$ID"
-	flock 8
-fi
-ensure_base "$BASE"
-HASH=$(inputs_hash)
+main() {
+	ID=$(src_id)
+	BASE=$OUT/base/$ID
+	TREE=$OUT/trees/$ID-$SERIES${VARIANT:+.$VARIANT}
+	if [ "${1:-}" = --name ]; then
+		echo "$ID-$SERIES"
+		exit 0
+	fi
+	mkdir -p "$OUT/base" "$OUT/trees"
+	# One preparation of a given source at a time (verify.sh holds the lock
+	# for its whole run and says so through HARNESS_LOCKED).
+	if [ "${HARNESS_LOCKED:-}" != "$ID" ]; then
+		exec 8>"$OUT/base/.lock-$ID"
+		flock 8
+	fi
+	ensure_base "$BASE"
+	HASH=$(inputs_hash)
 
-if [ -f "$TREE/.git/harness-stamp" ] && [ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
+	if [ -f "$TREE/.git/harness-stamp" ] && [ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
+		echo "$TREE"
+		exit 0
+	fi
+	if [ ! -d "$TREE/.git" ]; then
+		stage "source: cloning $ID for SERIES=$SERIES" >&2
+		rm -rf "$TREE"
+		$GIT clone -q --shared "$BASE" "$TREE"
+		$GIT -C "$TREE" tag base HEAD
+		$GIT -C "$TREE" checkout -q -B harness base
+		OLD=base
+	else
+		OLD=$(git -C "$TREE" rev-parse HEAD)
+		git -C "$TREE" am --abort >/dev/null 2>&1 || true
+		$GIT -C "$TREE" fetch -q origin
+		save_mtimes "$OLD"
+		$GIT -C "$TREE" tag -f base FETCH_HEAD >/dev/null
+		$GIT -C "$TREE" checkout -q -f -B harness base
+	fi
+	if [ "$SERIES" = patches ]; then
+		apply_series
+	fi
+	# The selftests go in for SERIES=none too: that is the negative control.
+	install_selftests
+	[ "$OLD" = base ] || restore_mtimes "$OLD" HEAD
+	echo "$HASH" >"$TREE/.git/harness-stamp"
 	echo "$TREE"
-	exit 0
-fi
-if [ ! -d "$TREE/.git" ]; then
-	stage "source: cloning $ID for SERIES=$SERIES" >&2
-	rm -rf "$TREE"
-	$GIT clone -q --shared "$BASE" "$TREE"
-	$GIT -C "$TREE" tag base HEAD
-	$GIT -C "$TREE" checkout -q -B harness base
-	OLD=base
-else
-	OLD=$(git -C "$TREE" rev-parse HEAD)
-	git -C "$TREE" am --abort >/dev/null 2>&1 || true
-	$GIT -C "$TREE" fetch -q origin
-	save_mtimes "$OLD"
-	$GIT -C "$TREE" tag -f base FETCH_HEAD >/dev/null
-	$GIT -C "$TREE" checkout -q -f -B harness base
-fi
-if [ "$SERIES" = patches ]; then
-	apply_series
-fi
-# The selftests go in for SERIES=none too: that is the negative control.
-install_selftests
-[ "$OLD" = base ] || restore_mtimes "$OLD" HEAD
-echo "$HASH" >"$TREE/.git/harness-stamp"
-echo "$TREE"
+}
+
+# main and exit on one line: editing this file during a run is harmless.
+main "$@"; exit
