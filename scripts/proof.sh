@@ -124,11 +124,17 @@ row_bisect() {
 			continue
 		fi
 		st=clean
-		run_verify "prefix-$k" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null EXPECT=bisect || st=crash
+		rm -rf "$OUT/results/prefix-$k"
+		if ! run_verify "prefix-$k" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null EXPECT=bisect; then
+			# Every test result is acceptable here, so a failed run is
+			# either a crashed cell or the harness itself failing.
+			st="error: $(tail -n1 "$PROOF/prefix-$k.log")"
+		fi
+		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c ':crash' || true)
+		[ "$n" = 0 ] || st=crash
 		w=$(w1_check "prefix-$k")
 		[ "$w" -le "$base_w" ] || st="$st, $w W=1 warnings (base $base_w)"
 		[ "$st" = clean ] || bad=1
-		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c ':crash' || true)
 		printf '%s\t%s\t%s\t%s\n' "$k" "$st" "$n" $((SECONDS - t0)) >>"$PROOF/bisect.tsv"
 		detail="$detail $k:$st"
 	done
