@@ -151,12 +151,17 @@ row_loo() {
 		keep=$(seq 1 "$total" | grep -vx "$i" | tr '\n' ' ')
 		# shellcheck disable=SC2086
 		dir=$(series_dir "without-$i" $keep)
-		if run_verify "without-$i" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null \
+		rm -rf "$OUT/results/without-$i"
+		caught=""
+		if ! run_verify "without-$i" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null \
 			MODES=nvhe MTE="off on"; then
-			caught=""
-		else
 			caught=$(failing_tests "without-$i")
-			[ -n "$caught" ] || caught="(verify failed: $(tail -n1 "$PROOF/without-$i.log"))"
+			# A run that failed without a failing test or crashed cell
+			# is the harness failing, not a test catching anything.
+			[ -n "$caught" ] || {
+				st=BROKEN
+				caught="harness error: $(tail -n1 "$PROOF/without-$i.log")"
+			}
 		fi
 		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$ROOT/patches/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
 		if [ -z "$caught" ] && ! grep -q "^${i}[[:space:]]" "$ROOT/configs/untestable.txt" 2>/dev/null; then
