@@ -204,6 +204,10 @@ ok "prepare: git KSRC: uncommitted and untracked files copied, ignored .config n
 	bash -c "grep -qx three-mod $GTREE/arch/arm64/kvm/c.c && grep -qx four $GTREE/arch/arm64/kvm/d.c &&
 		grep -qx TWO $GTREE/arch/arm64/kvm/b.c && [ ! -e $GTREE/.config ]"
 ok "prepare: git KSRC untouched" [ "$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")" = "$GSTAT" ]
+fake_tree "$TMP/built"
+touch "$TMP/built/.config"
+t "prepare: plain KSRC with an in-tree build is refused" 1 "^error: KSRC=.*built has in-tree build output; run 'make mrproper' there" \
+	env KSRC="$TMP/built" bash "$S/prepare-tree.sh"
 t "prepare: bad SERIES value" 1 "^error: SERIES must be 'patches' or 'none'" \
 	env SERIES=some bash "$S/prepare-tree.sh"
 
