@@ -41,6 +41,7 @@ OOPS = re.compile(
 RESULT = re.compile(r"^(not ok|ok) (\d+)(?: -)?\s*([^#]*?)\s*(?:#\s*(.*))?$")
 PLAN = re.compile(r"^1\.\.(\d+)")
 DONE_MARK = "# harness: done"
+TOOK = re.compile(r"^# harness: (\S+) took ([0-9.]+)s$")
 TOTALS = "# Totals:"
 MTE_TESTS = {"mte_host_probe", "mte_guest", "mte_userspace"}
 
@@ -117,6 +118,9 @@ def parse_console(text):
                 res["totals"] = True
             if line == DONE_MARK:
                 res["done"] = True
+            m = TOOK.match(line)
+            if m and res["tests"] and res["tests"][-1]["name"] == m.group(1):
+                res["tests"][-1]["seconds"] = float(m.group(2))
             continue
         m = PLAN.match(line)
         if m and res["plan"] is None:

@@ -47,7 +47,8 @@ def main():
             if t["name"] not in names:
                 names.append(t["name"])
     width = max([len(c["cell"]) for c in cells] + [5])
-    lines += ["", f"{'test':<22} " + " ".join(f"{c['cell']:<{width}}" for c in cells)]
+    lines += ["", f"{'test':<22} " + " ".join(f"{c['cell']:<{width}}" for c in cells)
+              + "  max s"]
     for name in names:
         row = []
         for c in cells:
@@ -56,7 +57,10 @@ def main():
                 row.append("-")
             else:
                 row.append(MARK[t["outcome"]] or f"BAD:{t['status'].upper()}")
-        lines.append(f"{name:<22} " + " ".join(f"{r:<{width}}" for r in row))
+        secs = [t.get("seconds", 0.0) for c in cells for t in c["tests"]
+                if t["name"] == name]
+        lines.append(f"{name:<22} " + " ".join(f"{r:<{width}}" for r in row)
+                     + f"  {max(secs, default=0.0):5.1f}")
 
     bad = [c for c in cells if not c["ok"]]
     if bad:
