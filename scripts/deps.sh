@@ -59,11 +59,14 @@ install_busybox() {
 		as_root dpkg --add-architecture arm64
 		UPDATED=
 	fi
-	apt_update_once
 	dir=$OUT/busybox-deb
 	rm -rf "$dir" && mkdir -p "$dir" && chmod 0777 "$dir"
-	(cd "$dir" && apt-get download -qq busybox-static:arm64) ||
-		die "apt-get download busybox-static:arm64 failed"
+	# Try the current lists first; update them only if that fails.
+	if ! (cd "$dir" && apt-get download -qq busybox-static:arm64) >/dev/null 2>&1; then
+		apt_update_once
+		(cd "$dir" && apt-get download -qq busybox-static:arm64) ||
+			die "apt-get download busybox-static:arm64 failed"
+	fi
 	deb=$(ls "$dir"/busybox-static_*_arm64.deb)
 	dpkg-deb -x "$deb" "$dir/x"
 	mkdir -p "$OUT/busybox/bin"
