@@ -4,8 +4,8 @@
 # MODE: nvhe|protected|protected-nvhe|vhe; MTE: on|off (off adds
 # arm64.nomte). Env: QEMU (binary, default qemu-system-aarch64),
 # BOOT_TIMEOUT (s, default 300), TEST_TIMEOUT (per test in the guest, s).
-# Exit: 0 when QEMU powered off by itself, 1 on error or timeout (the
-# console tail is printed).
+# Exit: 0 when QEMU powered off by itself, 2 on timeout (QEMU killed), 1 on
+# other errors; on 1 and 2 the console tail is printed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -77,7 +77,7 @@ case $rc in
 124 | 137)
 	echo "error: $MODE-mte$MTE: boot timed out after ${BOOT_TIMEOUT}s; console tail:" >&2
 	tail -n 20 "$CONSOLE" | sed 's/^/  | /' >&2
-	exit 1
+	exit 2
 	;;
 *)
 	echo "error: $MODE-mte$MTE: QEMU exited with status $rc; console tail:" >&2

@@ -141,9 +141,13 @@ def parse_console(text):
     return res
 
 
-def grade(res, mode, mte, rules):
-    """Return (cell_ok, problems, tests) with per-test outcome."""
-    problems = []
+def grade(res, mode, mte, rules, boot="ok"):
+    """Return (cell_ok, boot_ok, problems, tests) with per-test outcome.
+
+    boot is what boot.sh reported: "ok", or why QEMU did not power off by
+    itself (a timeout fails the cell even if the stream looks complete).
+    """
+    problems = [] if boot == "ok" else [f"boot {boot}"]
     want = EXPECTED_MODE[mode]
     if res["mode"] is None:
         problems.append("no 'kvm [..]: <X> mode initialized successfully' line")
@@ -200,6 +204,8 @@ def main():
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--ktap")
     ap.add_argument("--json")
+    ap.add_argument("--boot", default="ok",
+                    help="boot.sh outcome: ok, or why QEMU did not power off")
     args = ap.parse_args()
     try:
         rules = load_expectations(args.expect)
@@ -209,7 +215,7 @@ def main():
         print(f"error: {e}", file=sys.stderr)
         return 2
     res = parse_console(text)
-    ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules)
+    ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules, args.boot)
     cell = f"{args.mode}-mte{args.mte}"
     if args.ktap:
         with open(args.ktap, "w", encoding="utf-8") as f:

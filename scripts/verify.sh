@@ -76,6 +76,12 @@ boot_cell() {
 	t0=$(date +%s)
 	if bash "$SCRIPTS/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
 		echo "$key" >"$LOGS/$cell.key"
+		echo ok >"$LOGS/$cell.boot"
+	else
+		case $? in
+		2) echo "timed out after ${BOOT_TIMEOUT:-300}s" >"$LOGS/$cell.boot" ;;
+		*) echo "QEMU failed (see $console)" >"$LOGS/$cell.boot" ;;
+		esac
 	fi
 	echo $(($(date +%s) - t0)) >"$LOGS/$cell.seconds"
 	stage "boot: $cell finished in $(cat "$LOGS/$cell.seconds")s"
@@ -85,6 +91,7 @@ boot_cell() {
 grade_cell() {
 	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f args=()
 	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
+	args+=(--boot "$(cat "$LOGS/$cell.boot" 2>/dev/null || echo ok)")
 	python3 "$SCRIPTS/parse-cell.py" "$LOGS/$cell.console" --mode "$mode" --mte "$mte" \
 		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" || rc=$?
 	[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.console"

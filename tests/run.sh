@@ -134,12 +134,14 @@ t "boot: QEMU without mte=on is refused" 1 '^error: .*does not support -machine 
 	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
 t "boot: missing QEMU is refused" 1 "^error: QEMU '/nonexistent/qemu' not found" \
 	env QEMU=/nonexistent/qemu bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
-t "boot: hanging guest times out, console tail shown" 1 'timed out after 2s.*|  \| # selftests: kvm: get-reg-list' \
+t "boot: hanging guest times out, console tail shown" 2 'timed out after 2s.*|  \| # selftests: kvm: get-reg-list' \
 	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
-t "boot: hanging guest's console tail has the last line" 1 '  \| # selftests: kvm: get-reg-list' \
+t "boot: hanging guest's console tail has the last line" 2 '  \| # selftests: kvm: get-reg-list' \
 	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
 t "boot+parse: hung console grades incomplete" 1 'incomplete: plan 1..3 but 0 results' \
 	parse "$TMP/c1" --mode nvhe --mte off
+t "parser: a timed-out boot fails even with a complete stream" 1 '  nvhe-mteoff: boot timed out after 300s' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --boot "timed out after 300s"
 t "boot: panicking guest boots, console captured" 0 '' \
 	env QEMU="$FQ" FAKE_QEMU=console FAKE_CONSOLE="$FIX/console-panic.log" \
 	bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c2"
