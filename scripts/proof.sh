@@ -153,8 +153,10 @@ row_loo() {
 		dir=$(series_dir "without-$i" $keep)
 		rm -rf "$OUT/results/without-$i"
 		caught=""
+		# Protected hVHE: the one mode where every patch can matter (a CPU
+		# brought back by the pKVM PSCI relay is what patch 1 protects).
 		if ! run_verify "without-$i" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null \
-			MODES=nvhe MTE="off on"; then
+			MODES=protected MTE="off on"; then
 			caught=$(failing_tests "without-$i")
 			# A run that failed without a failing test or crashed cell
 			# is the harness failing, not a test catching anything.

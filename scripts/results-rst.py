@@ -145,7 +145,8 @@ def proof_section(results, root):
     if loo:
         why = untestable(root)
         out.append("\nEvery patch is load-bearing: the series without patch *i* "
-                   "(nVHE, MTE off and on); the tests that fail.\n")
+                   "(protected hVHE, MTE off and on; our tests only); the tests that "
+                   "fail.\n")
         out.append(table(["without", "patch", "caught by"],
                          [[r[0], r[1][5:55], (r[2] if r[2] != "none" else
                                               "none: " + why.get(r[0], "UNEXPLAINED"))[:110]]
