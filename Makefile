@@ -45,6 +45,7 @@ lint: deps
 
 series-check: deps
 	@bash scripts/check-series.sh
+	@bash scripts/check-prev-debian.sh
 
 unit:
 	@bash tests/run.sh
@@ -54,6 +55,7 @@ unit:
 test: deps
 	@bash scripts/lint.sh
 	@bash scripts/check-series.sh
+	@bash scripts/check-prev-debian.sh
 	@bash tests/run.sh
 	@bash scripts/verify.sh
 	@ROWS="$(TEST_ROWS)" bash scripts/proof.sh
