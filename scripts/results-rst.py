@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 
@@ -20,10 +21,11 @@ OURS = ["mte_host_probe", "mte_guest", "mte_userspace"]
 MARK = {"pass": "PASS", "skip": "SKIP", "xfail": "XFAIL (expected)",
         "unexpected": "FAIL"}
 RUN_TITLES = [
-    ("-patches", "Patched 6.12 (``make verify``)"),
-    ("control-none", "Negative control: unpatched 6.12 (``SERIES=none``)"),
-    ("oracle-7.3", "Upstream oracle: 7.3 with its own fix (``KVER=7.3 SERIES=none``)"),
-    ("nomte", "Patched 6.12 built with ``CONFIG_ARM64_MTE=n``"),
+    (r"6\.12\.\d+-patches", "Patched 6.12 (``make verify``)"),
+    (r"6\.12\.\d+-none", "Negative control: unpatched 6.12 (``SERIES=none``)"),
+    (r"7\.3\.\d+-none", "Upstream oracle: 7.3 with its own fix (``KVER=7.3 SERIES=none``)"),
+    (r"6\.12\.\d+-patches-nomte",
+     "Patched 6.12 built with ``CONFIG_ARM64_MTE=n`` (``KCONFIG=nomte``)"),
 ]
 
 
@@ -191,9 +193,9 @@ def main(argv):
              "with ``-cpu max -smp 4``; see :doc:`testing` for the matrix.\n"]
     runs = sorted(d for d in (os.listdir(results) if os.path.isdir(results) else [])
                   if os.path.isdir(os.path.join(results, d)) and d not in ("proof", "bench"))
-    for suffix, heading in RUN_TITLES:
+    for pattern, heading in RUN_TITLES:
         for run in runs:
-            if run.endswith(suffix) and (suffix != "-patches" or run[0].isdigit()):
+            if re.fullmatch(pattern, run):
                 parts.append(run_section(results, run, heading))
     parts.append(proof_section(results, root))
     parts.append(bench_section(results))
