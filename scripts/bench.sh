@@ -64,59 +64,65 @@ floor_boot() {
 	echo $((SECONDS - t0))
 }
 
-stage "bench: hot paths (unpatched vs patched 6.12)"
-BASE_BUILD=$(build_series none)
-NEW_BUILD=$(build_series patches)
-rc=0
-python3 "$SCRIPTS/hotpath.py" "$BASE_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" \
-	"$NEW_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" >"$BENCH/hotpath.txt" || rc=$?
-cat "$BENCH/hotpath.txt"
+main() {
+	local rc=0 BASE_BUILD NEW_BUILD EDITED warm edit restore TREE floor_make FLOOR_BOOT
+	local COLD_LINE cold RUN_DIR NCELLS FLOOR f
+	stage "bench: hot paths (unpatched vs patched 6.12)"
+	BASE_BUILD=$(build_series none)
+	NEW_BUILD=$(build_series patches)
+	python3 "$SCRIPTS/hotpath.py" "$BASE_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" \
+		"$NEW_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" >"$BENCH/hotpath.txt" || rc=$?
+	cat "$BENCH/hotpath.txt"
 
-stage "bench: warm verify (priming run first)"
-bash "$SCRIPTS/verify.sh" >"$WORK/prime.log" 2>&1 || warn "priming verify failed (see $WORK/prime.log)"
-warm=$(timed warm bash "$SCRIPTS/verify.sh")
+	stage "bench: warm verify (priming run first)"
+	bash "$SCRIPTS/verify.sh" >"$WORK/prime.log" 2>&1 || warn "priming verify failed (see $WORK/prime.log)"
+	warm=$(timed warm bash "$SCRIPTS/verify.sh")
 
-stage "bench: verify after editing one patch"
-EDITED=$(edited_patches "$WORK/patches-edited")
-edit=$(timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/verify.sh")
-stage "bench: restoring the unedited series"
-restore=$(timed restore bash "$SCRIPTS/verify.sh")
+	stage "bench: verify after editing one patch"
+	EDITED=$(edited_patches "$WORK/patches-edited")
+	edit=$(timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/verify.sh")
+	stage "bench: restoring the unedited series"
+	restore=$(timed restore bash "$SCRIPTS/verify.sh")
 
-stage "bench: reference floor"
-TREE=$OUT/trees/deb-6.12-patches
-floor_make=$(timed floor_make make -C "$TREE" ARCH=arm64 \
-	CROSS_COMPILE=aarch64-linux-gnu- O="$NEW_BUILD" -j"$(nproc)" Image modules)
-FLOOR_BOOT=$(floor_boot "$NEW_BUILD/arch/arm64/boot/Image")
+	stage "bench: reference floor"
+	TREE=$OUT/trees/deb-6.12-patches
+	floor_make=$(timed floor_make make -C "$TREE" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- O="$NEW_BUILD" -j"$(nproc)" Image modules)
+	FLOOR_BOOT=$(floor_boot "$NEW_BUILD/arch/arm64/boot/Image")
 
-COLD_LINE="cold make verify: not measured (COLD=1 make bench)"
-if [ "${COLD:-0}" = 1 ]; then
-	stage "bench: cold verify in a fresh clone"
-	rm -rf "$WORK/clone"
-	git clone -q "$ROOT" "$WORK/clone"
-	cold=$(timed cold make -C "$WORK/clone" verify)
-	COLD_LINE="cold make verify (fresh clone, packages present, ccache as left): ${cold} s"
-fi
-
-RUN_DIR=$(find "$OUT/logs" -maxdepth 1 -name '6.12.*-patches' | head -n1)
-NCELLS=$(find "$RUN_DIR" -name '*.seconds' 2>/dev/null | wc -l)
-FLOOR=$((floor_make + FLOOR_BOOT * NCELLS))
-{
-	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
-	echo "$COLD_LINE"
-	echo "warm make verify, nothing changed: ${warm} s"
-	echo "make verify after editing one patch ($EDITED): ${edit} s (and ${restore} s to go back)"
-	echo "per-boot boot-to-verdict, last patched run:"
-	for f in "$RUN_DIR"/*.seconds; do
-		[ -f "$f" ] && echo "  $(basename "$f" .seconds): $(cat "$f") s"
-	done
-	echo "floor: kernel make on the unchanged tree: ${floor_make} s"
-	echo "floor: plain QEMU boot of the same Image to a trivial init: ${FLOOR_BOOT} s"
-	echo "floor for a warm run (make + one trivial boot per cell, $NCELLS cells): ${FLOOR} s"
-	if [ "$FLOOR" -gt 0 ]; then
-		echo "warm verify overhead over the floor: $(((warm - FLOOR) * 100 / FLOOR))%"
+	COLD_LINE="cold make verify: not measured (COLD=1 make bench)"
+	if [ "${COLD:-0}" = 1 ]; then
+		stage "bench: cold verify in a fresh clone"
+		rm -rf "$WORK/clone"
+		git clone -q "$ROOT" "$WORK/clone"
+		cold=$(timed cold make -C "$WORK/clone" verify)
+		COLD_LINE="cold make verify (fresh clone, packages present, ccache as left): ${cold} s"
 	fi
-} >"$BENCH/timings.txt"
-cat "$BENCH/timings.txt"
-python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$ROOT/Documentation/results.rst"
-stage "bench: written to $BENCH and Documentation/results.rst"
-exit "$rc"
+
+	RUN_DIR=$(find "$OUT/logs" -maxdepth 1 -name '6.12.*-patches' | head -n1)
+	NCELLS=$(find "$RUN_DIR" -name '*.seconds' 2>/dev/null | wc -l)
+	FLOOR=$((floor_make + FLOOR_BOOT * NCELLS))
+	{
+		echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
+		echo "$COLD_LINE"
+		echo "warm make verify, nothing changed: ${warm} s"
+		echo "make verify after editing one patch ($EDITED): ${edit} s (and ${restore} s to go back)"
+		echo "per-boot boot-to-verdict, last patched run:"
+		for f in "$RUN_DIR"/*.seconds; do
+			[ -f "$f" ] && echo "  $(basename "$f" .seconds): $(cat "$f") s"
+		done
+		echo "floor: kernel make on the unchanged tree: ${floor_make} s"
+		echo "floor: plain QEMU boot of the same Image to a trivial init: ${FLOOR_BOOT} s"
+		echo "floor for a warm run (make + one trivial boot per cell, $NCELLS cells): ${FLOOR} s"
+		if [ "$FLOOR" -gt 0 ]; then
+			echo "warm verify overhead over the floor: $(((warm - FLOOR) * 100 / FLOOR))%"
+		fi
+	} >"$BENCH/timings.txt"
+	cat "$BENCH/timings.txt"
+	python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$ROOT/Documentation/results.rst"
+	stage "bench: written to $BENCH and Documentation/results.rst"
+	exit "$rc"
+}
+
+# Only definitions above: bash has read the whole file before main runs.
+main "$@"
