@@ -9,6 +9,9 @@
 # TEST_TIMEOUT RERUN QEMU (all passed to the scripts through the environment).
 
 SHELL := /bin/bash
+# One clock for the whole make run, so every stage line shows time since start.
+HARNESS_T0 := $(shell date +%s)
+export HARNESS_T0
 export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS
 
 # The proof-matrix rows CI runs (make test) and the full set (make proof).
