@@ -28,12 +28,23 @@ build_series() {
 	echo "$build"
 }
 
+# now: the time in nanoseconds.
+now() {
+	date +%s%N
+}
+
+# since T0: seconds elapsed since now() returned T0, to 0.1 s.
+since() {
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f\n", (b - a) / 1e9 }'
+}
+
 # timed NAME CMD...: run CMD (output to $WORK/NAME.log); print its seconds.
 timed() {
-	local name=$1 t0=$SECONDS
+	local name=$1 t0
+	t0=$(now)
 	shift
 	"$@" >"$WORK/$name.log" 2>&1 || die "$* failed (see $WORK/$name.log)"
-	echo $((SECONDS - t0))
+	since "$t0"
 }
 
 # edited_patches DIR: a copy of patches/ whose first code hunk line is
@@ -55,13 +66,13 @@ floor_boot() {
 	printf '#!/bin/sh\necho floor-init-reached\npoweroff -f\n' >"$st/init"
 	chmod +x "$st/init"
 	(cd "$st" && find . | cpio -o -H newc --quiet) >"$WORK/floor.cpio"
-	t0=$SECONDS
+	t0=$(now)
 	timeout 120 qemu-system-aarch64 -machine virt,virtualization=on,mte=on,gic-version=3 \
 		-cpu max,pauth-impdef=on -smp 4 -m 1G -nic none -nographic -no-reboot \
 		-kernel "$1" -initrd "$WORK/floor.cpio" -append "console=ttyAMA0 panic=-1" \
 		>"$WORK/floor-boot.log" 2>&1 || true
 	grep -q floor-init-reached "$WORK/floor-boot.log" || die "floor boot did not reach init (see $WORK/floor-boot.log)"
-	echo $((SECONDS - t0))
+	since "$t0"
 }
 
 main() {
@@ -101,7 +112,7 @@ main() {
 
 	RUN_DIR=$(find "$OUT/logs" -maxdepth 1 -name '6.12.*-patches' | head -n1)
 	NCELLS=$(find "$RUN_DIR" -name '*.seconds' 2>/dev/null | wc -l)
-	FLOOR=$((floor_make + FLOOR_BOOT * NCELLS))
+	FLOOR=$(awk -v m="$floor_make" -v b="$FLOOR_BOOT" -v n="$NCELLS" 'BEGIN { printf "%.1f\n", m + b * n }')
 	{
 		echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
 		echo "$COLD_LINE"
@@ -114,9 +125,7 @@ main() {
 		echo "floor: kernel make on the unchanged tree: ${floor_make} s"
 		echo "floor: plain QEMU boot of the same Image to a trivial init: ${FLOOR_BOOT} s"
 		echo "floor for a warm run (make + one trivial boot per cell, $NCELLS cells): ${FLOOR} s"
-		if [ "$FLOOR" -gt 0 ]; then
-			echo "warm verify overhead over the floor: $(((warm - FLOOR) * 100 / FLOOR))%"
-		fi
+		awk -v w="$warm" -v f="$FLOOR" 'BEGIN { if (f > 0) printf "warm verify overhead over the floor: %+.0f%%\n", (w - f) * 100 / f }'
 	} >"$BENCH/timings.txt"
 	cat "$BENCH/timings.txt"
 	python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$ROOT/Documentation/results.rst"
