@@ -3,9 +3,11 @@
 """results-rst.py OUT_RESULTS: regenerate Documentation/results.rst.
 
 Reads what verify.sh, proof.sh and bench.sh left under out/results (one
-directory of per-cell JSON per run, proof/*.tsv, bench/*.txt) and prints
-the reStructuredText page on stdout. Nothing in it is typed by hand: a
-table that has no data behind it says so.
+directory of per-cell JSON per run, proof/rows/*.tsv, proof/*.tsv,
+bench/*.txt) and prints the reStructuredText page on stdout. Every figure
+and table comes from those files, and a table with no data behind it says
+so; only the short explanations around them (where upstream differs, why
+a hot-path count grows) are fixed text, kept next to the code they describe.
 """
 
 import datetime
