@@ -3,7 +3,7 @@
 # (TCG, virt with EL2 and MTE) and capture its serial console in CONSOLE.
 # MODE: nvhe|protected|protected-nvhe|vhe; MTE: on|off (off adds
 # arm64.nomte). Env: QEMU (binary, default qemu-system-aarch64),
-# BOOT_TIMEOUT (s, default 300), TEST_TIMEOUT (per test in the guest, s).
+# BOOT_TIMEOUT (s, default 180), TEST_TIMEOUT (per test in the guest, s).
 # Exit: 0 when QEMU powered off by itself, 2 on timeout (QEMU killed), 1 on
 # other errors; on 1 and 2 the console tail is printed.
 set -eu
@@ -16,7 +16,7 @@ MODE=$3
 MTE=$4
 CONSOLE=$5
 QEMU=${QEMU:-qemu-system-aarch64}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 MACHINE=virt,virtualization=on,mte=on,gic-version=3
 

@@ -19,13 +19,27 @@ KV=$(awk -F' *= *' '$1=="SUBLEVEL"{print "6.12." $2; exit}' \
 	"$OUT/trees/deb-6.12-patches/Makefile" 2>/dev/null || true)
 mkdir -p "$PROOF/rows" "$WORK"
 BROKEN=0
+WHY=()
 
-# record ROW STATUS SECONDS DETAIL: the row's line of the table. ROW starts
-# with the row's number, which orders the table.
+# record ROW STATUS SECONDS DETAIL [LOG...]: the row's line of the table. ROW
+# starts with the row's number, which orders the table. The logs of a row
+# that did not hold are explained at the end of the run.
 record() {
 	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >"$PROOF/rows/${1%% *}.tsv"
-	[ "$2" = holds ] || BROKEN=1
 	stage "proof: $1: $2 ($3 s) $4"
+	[ "$2" != holds ] || return 0
+	BROKEN=1
+	shift 4
+	WHY+=("$@")
+}
+
+# explain LOG: why a verify run failed, in a few lines that reach CI's
+# output: its error lines, failing cells and tests, and a hung boot's tail.
+explain() {
+	echo "--- $1 (what failed):" >&2
+	grep -E '^error:|^  \| |^REGRESSION|: FAIL|BAD:|not ok|timed out|Kernel panic|Internal error|BUG:|WARNING:' \
+		"$1" 2>/dev/null | head -n 60 >&2 || true
+	tail -n 5 "$1" >&2 2>/dev/null || true
 }
 
 # run_verify LABEL VAR=VALUE...: verify.sh with the given environment, its
@@ -72,7 +86,8 @@ row_negative() {
 	stage "proof: verify SERIES=none EXPECT=series-none"
 	SERIES=none EXPECT=series-none bash "$SCRIPTS/verify.sh" >"$PROOF/control-none.log" 2>&1 || st=BROKEN
 	record "1 negative control (6.12, SERIES=none)" "$st" $((SECONDS - t0)) \
-		"$(python3 "$SCRIPTS/reach-report.py" "$OUT/results/$KV-none")"
+		"$(python3 "$SCRIPTS/reach-report.py" "$OUT/results/$KV-none")" \
+		"$PROOF/control-none.log"
 }
 
 # row_oracle and row_nomte use the runs' default names (7.3.x-none,
@@ -87,7 +102,7 @@ row_oracle() {
 	KVER=7.3 SERIES=none SMOKE=/dev/null bash "$SCRIPTS/verify.sh" \
 		>"$PROOF/oracle-7.3.log" 2>&1 || st=BROKEN
 	record "2 upstream oracle (7.3, SERIES=none)" "$st" $((SECONDS - t0)) \
-		"$(tail -n1 "$PROOF/oracle-7.3.log")"
+		"$(tail -n1 "$PROOF/oracle-7.3.log")" "$PROOF/oracle-7.3.log"
 }
 
 row_nomte() {
@@ -95,7 +110,7 @@ row_nomte() {
 	stage "proof: verify KCONFIG=nomte"
 	KCONFIG=nomte bash "$SCRIPTS/verify.sh" >"$PROOF/nomte.log" 2>&1 || st=BROKEN
 	record "3 CONFIG_ARM64_MTE=n kernel (patched 6.12)" "$st" $((SECONDS - t0)) \
-		"$(tail -n1 "$PROOF/nomte.log")"
+		"$(tail -n1 "$PROOF/nomte.log")" "$PROOF/nomte.log"
 }
 
 # w1_check LABEL: W=1 build of the objects the series touches, from the
@@ -117,7 +132,7 @@ w1_check() {
 # row_bisect: prefix 0 (the base) gives the W=1 reference; prefixes 1..N
 # are booted in every cell with our tests only and must not crash.
 row_bisect() {
-	local t0 st k dir n w base_w=0 bad=0 detail="" total
+	local t0 st k dir n w base_w=0 bad=0 detail="" total logs=()
 	total=$(grep -c . "$ROOT/patches/series")
 	rm -f "$PROOF/bisect.tsv"
 	for k in $(seq 0 "$total"); do
@@ -143,17 +158,20 @@ row_bisect() {
 		[ "$n" = 0 ] || st=crash
 		w=$(w1_check "prefix-$k")
 		[ "$w" -le "$base_w" ] || st="$st, $w W=1 warnings (base $base_w)"
-		[ "$st" = clean ] || bad=1
+		[ "$st" = clean ] || {
+			bad=1
+			logs+=("$PROOF/prefix-$k.log")
+		}
 		printf '%s\t%s\t%s\t%s\n' "$k" "$st" "$n" $((SECONDS - t0)) >>"$PROOF/bisect.tsv"
 		detail="$detail $k:$st"
 	done
 	[ "$bad" = 0 ] && st=holds || st=BROKEN
 	record "4 bisect safety (prefixes 1..$total)" "$st" \
-		"$(awk -F'\t' '{s += $4} END {print s}' "$PROOF/bisect.tsv")" "$detail"
+		"$(awk -F'\t' '{s += $4} END {print s}' "$PROOF/bisect.tsv")" "$detail" "${logs[@]}"
 }
 
 row_loo() {
-	local t0=$SECONDS i dir keep caught st=holds total
+	local t0=$SECONDS i dir keep caught st=holds total logs=()
 	total=$(grep -c . "$ROOT/patches/series")
 	rm -f "$PROOF/loo.tsv"
 	for i in $(seq 1 "$total"); do
@@ -172,6 +190,7 @@ row_loo() {
 			[ -n "$caught" ] || {
 				st=BROKEN
 				caught="harness error: $(tail -n1 "$PROOF/without-$i.log")"
+				logs+=("$PROOF/without-$i.log")
 			}
 		fi
 		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$ROOT/patches/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
@@ -179,7 +198,7 @@ row_loo() {
 			st=BROKEN
 		fi
 	done
-	record "5 every patch is load-bearing" "$st" $((SECONDS - t0)) "see loo table"
+	record "5 every patch is load-bearing" "$st" $((SECONDS - t0)) "see loo table" "${logs[@]}"
 }
 
 row_regression() {
@@ -187,7 +206,8 @@ row_regression() {
 	out=$(python3 "$SCRIPTS/smoke-compare.py" "$OUT/results/$KV-none" \
 		"$OUT/results/${KV}-patches") || st=BROKEN
 	echo "$out" >"$PROOF/regression.txt"
-	record "6 smoke set regression guard" "$st" $((SECONDS - t0)) "$(tail -n1 "$PROOF/regression.txt")"
+	record "6 smoke set regression guard" "$st" $((SECONDS - t0)) \
+		"$(tail -n1 "$PROOF/regression.txt")" "$PROOF/regression.txt"
 }
 
 main() {
@@ -207,6 +227,7 @@ main() {
 	cp "$PROOF/results.rst" "$ROOT/Documentation/results.rst"
 	stage "proof: tables written to Documentation/results.rst"
 	if [ "$BROKEN" = 1 ]; then
+		for row in "${WHY[@]}"; do explain "$row"; done
 		echo "error: a proof-matrix control did not hold (see $PROOF/rows)" >&2
 		exit 1
 	fi

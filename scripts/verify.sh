@@ -79,7 +79,7 @@ boot_cell() {
 		echo ok >"$LOGS/$cell.boot"
 	else
 		case $? in
-		2) echo "timed out after ${BOOT_TIMEOUT:-300}s" >"$LOGS/$cell.boot" ;;
+		2) echo "timed out after ${BOOT_TIMEOUT:-180}s" >"$LOGS/$cell.boot" ;;
 		*) echo "QEMU failed (see $console)" >"$LOGS/$cell.boot" ;;
 		esac
 	fi
