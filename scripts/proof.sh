@@ -37,7 +37,7 @@ record() {
 # output: its error lines, failing cells and tests, and a hung boot's tail.
 explain() {
 	echo "--- $1 (what failed):" >&2
-	grep -E '^error:|^  \| |^REGRESSION|: FAIL|BAD:|not ok|timed out|Kernel panic|Internal error|BUG:|WARNING:' \
+	grep -E '^error:|^  \| |^REGRESSION|: FAIL|BAD:|not ok|timed out|Kernel panic|Internal error|BUG:|WARNING:|warning:' \
 		"$1" 2>/dev/null | head -n 60 >&2 || true
 	tail -n 5 "$1" >&2 2>/dev/null || true
 }
@@ -157,7 +157,10 @@ row_bisect() {
 		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c ':crash' || true)
 		[ "$n" = 0 ] || st=crash
 		w=$(w1_check "prefix-$k")
-		[ "$w" -le "$base_w" ] || st="$st, $w W=1 warnings (base $base_w)"
+		[ "$w" -le "$base_w" ] || {
+			st="$st, $w W=1 warnings (base $base_w)"
+			logs+=("$PROOF/prefix-$k-w1.log")
+		}
 		[ "$st" = clean ] || {
 			bad=1
 			logs+=("$PROOF/prefix-$k.log")
