@@ -11,6 +11,12 @@
  * Host with MTE: a VM created with KVM_CAP_ARM_MTE sees MTE, can access the
  * registers and round-trips a tag; a VM created without it behaves like the
  * MTE-less case above.
+ *
+ * KVM cannot hide instructions: on a CPU with FEAT_MTE the guest's tag
+ * instructions execute whatever its ID registers say, and with tag access
+ * disabled they must read zero and ignore writes without trapping. Only
+ * on a CPU without FEAT_MTE (found with SUBP, an MTE instruction that
+ * touches no tag) may they UNDEF instead.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -69,6 +75,7 @@ struct guest_results {
 	uint64_t val[NR_ACCESSES];	/* MRS destination / MSR source */
 	uint64_t stg_exc, ldg_exc;
 	uint64_t tag;			/* tag LDG read back */
+	uint64_t subp_exc;		/* SUBP UNDEFs: no FEAT_MTE in the CPU */
 };
 
 static struct guest_results res;
@@ -136,6 +143,12 @@ static void guest_tags(void)
 	asm volatile("tlbi vmalle1" : : : "memory");
 	dsb(nsh);
 	isb();
+
+	undef_count = 0;
+	asm volatile(".arch armv8.5-a\n.arch_extension memtag\n"
+		     "subp %0, %0, %0" : "+r" (v) : : "memory");
+	res.subp_exc = undef_count;
+	v = LDG_PRESET;
 
 	undef_count = 0;
 	asm volatile(".arch armv8.5-a\n.arch_extension memtag\n"
@@ -300,6 +313,10 @@ static void test_vm(bool mte, const char *vmname)
 				 "%s: STG of tag 0x%lx reads back 0x%lx with LDG (exceptions: STG %lu, LDG %lu)\n",
 				 vmname, GUEST_TAG, res.tag, res.stg_exc,
 				 res.ldg_exc);
+	else if (res.subp_exc)
+		ksft_test_result(res.stg_exc && res.ldg_exc,
+				 "%s: CPU without FEAT_MTE (SUBP UNDEFs): STG and LDG UNDEF too (exceptions: STG %lu, LDG %lu)\n",
+				 vmname, res.stg_exc, res.ldg_exc);
 	else
 		ksft_test_result(!res.stg_exc && !res.ldg_exc && res.tag == 0,
 				 "%s: STG of tag 0x%lx is not stored: LDG reads 0x%lx (expected 0; exceptions: STG %lu, LDG %lu)\n",

@@ -9,10 +9,20 @@
  * taken by the probed instruction (e.g. an UNDEF injected by EL2) is recorded
  * (ESR, ELR, FAR) and the instruction is skipped, so the host survives.
  *
+ * The exception's entry is recorded too: vector offset, ESR/ELR/FAR/SPSR,
+ * and PSTATE.DAIF, SP and TCO as the handler finds them.
+ *
  * Interface (debugfs):
- *   mte_probe/info   context: kernel at EL2 (VHE), pKVM, hVHE, MTE in use
+ *   mte_probe/info   context: kernel at EL2 (VHE), pKVM, hVHE, MTE in use,
+ *                    this CPU's ID_AA64PFR1_EL1.MTE
  *   mte_probe/probe  write "<cpu> <probe>", then read back one result line
  *   mte_probe/list   the probe names, one per line
+ *   mte_probe/grant_ata
+ *                    write the number of one of the writer's KVM vCPU file
+ *                    descriptors: set HCR_EL2.ATA and clear HCR_EL2.TID5 in
+ *                    that vCPU's HCR_EL2, as a malicious host would before
+ *                    running its guest (the vCPU must have run once, so
+ *                    that KVM has computed its traps)
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -20,8 +30,10 @@
 #include <linux/bitfield.h>
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
+#include <linux/file.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/smp.h>
@@ -32,6 +44,7 @@
 #include <asm/cpufeature.h>
 #include <asm/daifflags.h>
 #include <asm/esr.h>
+#include <asm/kvm_arm.h>
 #include <asm/memory.h>
 #include <asm/pgtable.h>
 #include <asm/sysreg.h>
@@ -52,6 +65,7 @@
 #define MTE_GRANULE	16
 #define SCTLR_TCF_BITS	GENMASK_ULL(41, 40)
 #define PFR1_MTE	GENMASK_ULL(11, 8)
+#define MMFR2_IDS	GENMASK_ULL(39, 36)
 
 /* Layout shared with the vector table below: keep the offsets in sync. */
 struct trap_rec {
@@ -61,6 +75,11 @@ struct trap_rec {
 	u64 vec;	/* 24: vector offset the exception came through */
 	u64 count;	/* 32: exceptions taken */
 	u64 pc;		/* 40: address of the probed instruction */
+	u64 spsr;	/* 48: SPSR_EL1 on entry */
+	u64 daif;	/* 56: PSTATE.DAIF on entry */
+	u64 spsel;	/* 64: PSTATE.SP on entry */
+	u64 tco;	/* 72: PSTATE.TCO on entry, if read_tco */
+	u64 read_tco;	/* 80: input: the CPU has TCO (FEAT_MTE) */
 };
 
 #define REC_ESR		0
@@ -69,12 +88,21 @@ struct trap_rec {
 #define REC_VEC		24
 #define REC_COUNT	32
 #define REC_PC		40
+#define REC_SPSR	48
+#define REC_DAIF	56
+#define REC_SPSEL	64
+#define REC_TCO		72
+#define REC_READ_TCO	80
+#define ENC_TCO		"S3_3_C4_C2_7"
 
 /*
  * 16 entries, each recording which entry fired and branching to a common
- * handler. The handler relies on the probe sequence (TRAP_INSN) holding the
- * trap_rec pointer in x17 and owning x16 as scratch: nothing else can run
- * under this table because DAIF is fully masked while it is installed.
+ * handler, which also records the PSTATE the exception entry produced
+ * before anything can change it. The handler relies on the probe sequence
+ * (TRAP_INSN) holding the trap_rec pointer in x17 and owning x16 as
+ * scratch: nothing else can run under this table because DAIF is fully
+ * masked while it is installed. It uses no stack, so it also serves
+ * probes run with SP_EL0 selected.
  */
 asm(
 "	.pushsection .text, \"ax\"\n"
@@ -89,6 +117,17 @@ asm(
 "	.endr\n"
 "mte_probe_trap:\n"
 "	str	x16, [x17, #" __stringify(REC_VEC) "]\n"
+"	mrs	x16, daif\n"
+"	str	x16, [x17, #" __stringify(REC_DAIF) "]\n"
+"	mrs	x16, spsel\n"
+"	str	x16, [x17, #" __stringify(REC_SPSEL) "]\n"
+"	mrs	x16, spsr_el1\n"
+"	str	x16, [x17, #" __stringify(REC_SPSR) "]\n"
+"	ldr	x16, [x17, #" __stringify(REC_READ_TCO) "]\n"
+"	cbz	x16, 1f\n"
+"	mrs	x16, " ENC_TCO "\n"
+"	str	x16, [x17, #" __stringify(REC_TCO) "]\n"
+"1:\n"
 "	ldr	x16, [x17, #" __stringify(REC_COUNT) "]\n"
 "	add	x16, x16, #1\n"
 "	str	x16, [x17, #" __stringify(REC_COUNT) "]\n"
@@ -106,11 +145,12 @@ asm(
 extern char mte_probe_vectors[];
 
 /*
- * Run one instruction under the private vector table. Operands: %[a] is
- * read-write (destination of loads), %[b] and %[c] are inputs (source value
- * and address). x15 holds the kernel's VBAR across the probe.
+ * Run one instruction under the private vector table, with @pre just
+ * before it and @post just after it. Operands: %[a] is read-write
+ * (destination of loads), %[b] and %[c] are inputs (source value and
+ * address). x15 holds the kernel's VBAR across the probe.
  */
-#define TRAP_INSN(insn, _rec, _a, _b, _c)				\
+#define TRAP_INSN_IN(pre, insn, post, _rec, _a, _b, _c)		\
 	do {								\
 		asm volatile(						\
 		"	.arch	armv8.5-a\n"				\
@@ -121,7 +161,9 @@ extern char mte_probe_vectors[];
 		"	isb\n"						\
 		"	adr	x16, 1f\n"				\
 		"	str	x16, [x17, #" __stringify(REC_PC) "]\n"	\
+		"	" pre "\n"					\
 		"1:	" insn "\n"					\
+		"	" post "\n"					\
 		"	msr	vbar_el1, x15\n"			\
 		"	isb\n"						\
 		: [a] "+r" (_a)						\
@@ -129,6 +171,17 @@ extern char mte_probe_vectors[];
 		  [v] "r" (mte_probe_vectors)				\
 		: "x15", "x16", "x17", "memory");			\
 	} while (0)
+
+#define TRAP_INSN(insn, _rec, _a, _b, _c)				\
+	TRAP_INSN_IN("", insn, "", _rec, _a, _b, _c)
+
+/*
+ * The same from EL1 with SP_EL0 selected (EL1t), the context whose
+ * exceptions enter the "current EL with SP_EL0" vectors. Nothing in the
+ * sequence touches the stack, and all of DAIF is masked.
+ */
+#define TRAP_INSN_EL1T(insn, _rec, _a, _b, _c)				\
+	TRAP_INSN_IN("msr spsel, #0", insn, "msr spsel, #1", _rec, _a, _b, _c)
 
 enum probe_kind { PK_MRS, PK_MSR, PK_TAG_WRITE, PK_TAG_READ };
 
@@ -140,6 +193,7 @@ struct probe_ctx {
 	int want_tag;		/* tag the probe tried to store, -1 if n/a */
 	unsigned int aux_exc;	/* exceptions in set-up/check instructions */
 	unsigned int hw_mte;	/* raw ID_AA64PFR1_EL1.MTE on this CPU */
+	unsigned int ids;	/* raw ID_AA64MMFR2_EL1.IDS on this CPU */
 	u8 *page;		/* tagged mapping for tag probes */
 };
 
@@ -183,6 +237,14 @@ DEFINE_SYSREG_READ(rgsr, ENC_RGSR_EL1)
 DEFINE_SYSREG_READ(tfsr, ENC_TFSR_EL1)
 DEFINE_SYSREG_READ(tfsre0, ENC_TFSRE0_EL1)
 DEFINE_SYSREG_READ(gmid, ENC_GMID_EL1)
+
+static void probe_mrs_gcr_el1t(struct probe_ctx *ctx)
+{
+	u64 v = ctx->poison, z = 0;
+
+	TRAP_INSN_EL1T("mrs %[a], " ENC_GCR_EL1, &ctx->rec, v, z, z);
+	ctx->val = v;
+}
 DEFINE_SYSREG_WRITE(gcr, ENC_GCR_EL1)
 DEFINE_SYSREG_WRITE(rgsr, ENC_RGSR_EL1)
 DEFINE_SYSREG_WRITE(tfsr, ENC_TFSR_EL1)
@@ -294,6 +356,7 @@ static const struct probe_def probes[] = {
 	{ "mrs_tfsre0_el1",	PK_MRS,		probe_mrs_tfsre0 },
 	{ "msr_tfsre0_el1",	PK_MSR,		probe_msr_tfsre0 },
 	{ "mrs_gmid_el1",	PK_MRS,		probe_mrs_gmid },
+	{ "mrs_gcr_el1_el1t",	PK_MRS,		probe_mrs_gcr_el1t },
 	{ "stg",		PK_TAG_WRITE,	probe_stg },
 	{ "st2g",		PK_TAG_WRITE,	probe_st2g },
 	{ "stzg",		PK_TAG_WRITE,	probe_stzg },
@@ -333,6 +396,8 @@ static void run_probe(void *data)
 
 	flags = local_daif_save();
 	ctx->hw_mte = FIELD_GET(PFR1_MTE, read_sysreg(id_aa64pfr1_el1));
+	ctx->ids = FIELD_GET(MMFR2_IDS, read_sysreg(id_aa64mmfr2_el1));
+	ctx->rec.read_tco = ctx->hw_mte >= 1;
 
 	if (tags) {
 		/*
@@ -364,7 +429,7 @@ static void run_probe(void *data)
 }
 
 static DEFINE_MUTEX(probe_lock);
-static char result[512];
+static char result[640];
 static struct dentry *dbg_dir;
 
 static const struct probe_def *find_probe(const char *name)
@@ -384,6 +449,7 @@ static int do_probe(int cpu, const struct probe_def *def)
 	struct page *page = NULL;
 	struct trap_rec *rec = &ctx->rec;
 	u64 ec;
+	u32 insn;
 	int ret;
 
 	ctx->poison = PROBE_POISON;
@@ -413,13 +479,17 @@ static int do_probe(int cpu, const struct probe_def *def)
 		return ret;
 
 	ec = ESR_ELx_EC(rec->esr);
+	/* The probed instruction, for the syndrome it should produce. */
+	insn = le32_to_cpup((__le32 *)rec->pc);
 	scnprintf(result, sizeof(result),
-		  "cpu=%d probe=%s exc=%llu esr=0x%llx ec=0x%llx il=%d elr_off=%lld far=0x%llx vec=0x%llx val=0x%llx poison=0x%llx tag=%d want_tag=%d aux_exc=%u hw_mte=%u\n",
+		  "cpu=%d probe=%s exc=%llu esr=0x%llx ec=0x%llx il=%d elr_off=%lld far=0x%llx vec=0x%llx val=0x%llx poison=0x%llx tag=%d want_tag=%d aux_exc=%u hw_mte=%u ids=%u insn=0x%x spsr=0x%llx daif=0x%llx spsel=%llu tco=%lld\n",
 		  cpu, def->name, rec->count, rec->esr, ec,
 		  !!(rec->esr & ESR_ELx_IL),
 		  rec->count ? (long long)(rec->elr - rec->pc) : 0LL,
 		  rec->far, rec->vec, ctx->val, ctx->poison, ctx->tag,
-		  ctx->want_tag, ctx->aux_exc, ctx->hw_mte);
+		  ctx->want_tag, ctx->aux_exc, ctx->hw_mte, ctx->ids, insn,
+		  rec->spsr, rec->daif, rec->spsel,
+		  rec->read_tco && rec->count ? (long long)rec->tco : -1LL);
 	return 0;
 }
 
@@ -476,15 +546,49 @@ static ssize_t info_read(struct file *file, char __user *ubuf,
 	int len;
 
 	len = scnprintf(buf, sizeof(buf),
-			"el2=%d protected=%d hvhe=%d mte=%d\n",
+			"el2=%d protected=%d hvhe=%d mte=%d hw_mte=%llu\n",
 			is_kernel_in_hyp_mode(), is_protected_kvm_enabled(),
-			has_hvhe(), system_supports_mte());
+			has_hvhe(), system_supports_mte(),
+			FIELD_GET(PFR1_MTE, read_sysreg(id_aa64pfr1_el1)));
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
 
 static const struct file_operations info_fops = {
 	.owner	= THIS_MODULE,
 	.read	= info_read,
+	.llseek	= default_llseek,
+};
+
+static ssize_t grant_ata_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct kvm_vcpu *vcpu;
+	struct file *vf;
+	int fd, ret;
+
+	ret = kstrtoint_from_user(ubuf, count, 0, &fd);
+	if (ret)
+		return ret;
+	vf = fget(fd);
+	if (!vf)
+		return -EBADF;
+	/* KVM names its vCPU files "kvm-vcpu:<id>" (anon_inode_getfd()). */
+	if (!strstarts(file_dentry(vf)->d_name.name, "kvm-vcpu:")) {
+		fput(vf);
+		return -EINVAL;
+	}
+	vcpu = vf->private_data;
+	vcpu->arch.hcr_el2 |= HCR_ATA;
+	vcpu->arch.hcr_el2 &= ~HCR_TID5;
+	pr_info("vCPU %d of pid %d: HCR_EL2 0x%llx (ATA granted by the host)\n",
+		vcpu->vcpu_id, task_tgid_nr(current), vcpu->arch.hcr_el2);
+	fput(vf);
+	return count;
+}
+
+static const struct file_operations grant_ata_fops = {
+	.owner	= THIS_MODULE,
+	.write	= grant_ata_write,
 	.llseek	= default_llseek,
 };
 
@@ -506,6 +610,7 @@ static int __init mte_probe_init(void)
 	debugfs_create_file("info", 0400, dbg_dir, NULL, &info_fops);
 	debugfs_create_file("probe", 0600, dbg_dir, NULL, &probe_fops);
 	debugfs_create_file("list", 0400, dbg_dir, NULL, &list_fops);
+	debugfs_create_file("grant_ata", 0200, dbg_dir, NULL, &grant_ata_fops);
 	return 0;
 }
 
