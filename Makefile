@@ -28,8 +28,8 @@ help:
 	@echo "make apply    prepare out/trees/<src>-<series> (series applied, selftests installed)"
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
 	@echo "make deps     install missing Debian packages and the arm64 busybox"
-	@echo "variables: KSRC=/path KVER=6.12|7.3 SERIES=patches|none MODES='nvhe protected protected-nvhe vhe'"
-	@echo "           MTE='off on' KCONFIG=default|nomte JOBS=N EXPECT=name|file BOOT_TIMEOUT=s RERUN=1"
+	@echo "variables: KSRC=/path KVER=6.12|7.3 SERIES=patches|none MODES='nvhe hvhe protected protected-nvhe vhe'"
+	@echo "           MTE='off on forced' KCONFIG=default|nomte JOBS=N EXPECT=name|file BOOT_TIMEOUT=s RERUN=1"
 
 deps:
 	@bash scripts/deps.sh

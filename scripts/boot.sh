@@ -1,8 +1,11 @@
 #!/bin/bash
 # boot.sh IMAGE INITRD MODE MTE CONSOLE: boot one matrix cell under QEMU
 # (TCG, virt with EL2 and MTE) and capture its serial console in CONSOLE.
-# MODE: nvhe|protected|protected-nvhe|vhe; MTE: on|off (off adds
-# arm64.nomte). Env: QEMU (binary, default qemu-system-aarch64),
+# MODE: nvhe|hvhe|protected|protected-nvhe|vhe; MTE: on, off (adds
+# arm64.nomte) or forced (a CPU without MTE, QEMU's mte=off, booted with
+# id_aa64pfr1.mte=2: an override claiming more MTE than the CPU has, which
+# the kernel must ignore without touching MTE2 state).
+# Env: QEMU (binary, default qemu-system-aarch64),
 # BOOT_TIMEOUT (s, default 180), TEST_TIMEOUT (per test in the guest, s).
 # Exit: 0 when QEMU powered off by itself, 2 on timeout (QEMU killed), 1 on
 # other errors; on 1 and 2 the console tail is printed.
@@ -19,21 +22,31 @@ QEMU=${QEMU:-qemu-system-aarch64}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 MACHINE=virt,virtualization=on,mte=on,gic-version=3
+# The machine of a cell: MTE2 except in the forced cells.
+machine() {
+	if [ "$1" = forced ]; then
+		echo "${MACHINE/mte=on/mte=off}"
+	else
+		echo "$MACHINE"
+	fi
+}
 
 # cmdline MODE MTE: the kernel command line of a cell.
 cmdline() {
 	local c="console=ttyAMA0 panic=-1 harness.timeout=$TEST_TIMEOUT"
 	case $1 in
 	nvhe) c="$c kvm-arm.mode=nvhe" ;;
+	hvhe) c="$c kvm-arm.mode=nvhe arm64_sw.hvhe=1" ;;
 	protected) c="$c kvm-arm.mode=protected" ;;
 	protected-nvhe) c="$c kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
 	vhe) ;;
-	*) die "unknown mode '$1' (nvhe, protected, protected-nvhe, vhe)" ;;
+	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe)" ;;
 	esac
 	case $2 in
 	on) ;;
 	off) c="$c arm64.nomte" ;;
-	*) die "MTE must be 'on' or 'off', not '$2'" ;;
+	forced) c="$c id_aa64pfr1.mte=2" ;;
+	*) die "MTE must be 'on', 'off' or 'forced', not '$2'" ;;
 	esac
 	echo "$c"
 }
@@ -60,6 +73,7 @@ if [ "${PROBE_ONLY:-}" = 1 ]; then
 fi
 if [ "${PRINT_CMDLINE:-}" = 1 ]; then
 	cmdline "$MODE" "$MTE"
+	[ "$MTE" != forced ] || machine "$MTE"
 	exit 0
 fi
 APPEND=$(cmdline "$MODE" "$MTE")
@@ -68,7 +82,7 @@ APPEND=$(cmdline "$MODE" "$MTE")
 probe_qemu
 mkdir -p "$(dirname "$CONSOLE")"
 rc=0
-timeout -k 5 "$BOOT_TIMEOUT" "$QEMU" -machine "$MACHINE" -cpu max,pauth-impdef=on \
+timeout -k 5 "$BOOT_TIMEOUT" "$QEMU" -machine "$(machine "$MTE")" -cpu max,pauth-impdef=on \
 	-smp 4 -m 1G -nic none -nographic -no-reboot \
 	-kernel "$IMAGE" -initrd "$INITRD" -append "$APPEND" \
 	</dev/null >"$CONSOLE" 2>&1 || rc=$?

@@ -21,7 +21,12 @@ stage "lint: checkpatch --strict"
 TREE=$(SERIES=patches bash "$ROOT/scripts/prepare-tree.sh")
 mapfile -t LIST < <(series_patches "$ROOT/patches")
 for p in "${LIST[@]}"; do
-	(cd "$TREE" && perl scripts/checkpatch.pl --strict --no-summary -q "$p") >"$OUT/checkpatch.log" 2>&1 || {
+	# The messages cite upstream commits by id and subject; the prepared
+	# tree has no upstream history to look them up in, so checkpatch
+	# checks their form ('commit <12 chars> ("subject")') but not that
+	# they exist (UNKNOWN_COMMIT_ID).
+	(cd "$TREE" && perl scripts/checkpatch.pl --strict --no-summary -q \
+		--ignore UNKNOWN_COMMIT_ID "$p") >"$OUT/checkpatch.log" 2>&1 || {
 		echo "checkpatch: $(basename "$p"):"
 		sed 's/^/  /' "$OUT/checkpatch.log"
 		fail=1

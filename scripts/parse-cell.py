@@ -12,12 +12,16 @@ one-line verdict plus the reasons of a failure. Exit status: 0 when the
 cell met every expectation, 1 when it did not, 2 on usage errors.
 
 Expectation files (--expect, may be repeated) hold lines
-    MODE MTE TEST RESULT
+    MODE MTE TEST RESULT [FAILING]
 with shell-style wildcards in the first three fields and RESULT one of
 pass, fail, skip, any, or several joined by "|"; the last matching line
-wins. Without a matching line a test must pass, except that a SKIP is
+wins. FAILING, a regular expression, names the sub-tests that may fail:
+an expected failure then also needs at least one failing sub-test, and
+every failing sub-test must match it (so a known upstream bug does not
+hide a new one in the same test). Without a matching line a test must pass, except that a SKIP is
 accepted for smoke tests in any cell and for the MTE tests in the vhe
-cells only (a non-VHE MTE test that skips did not check anything).
+cells (the host is the hypervisor) and the forced cells (a CPU without
+MTE) only: a non-VHE MTE test that skips on an MTE CPU checked nothing.
 """
 
 import argparse
@@ -29,11 +33,15 @@ import sys
 MODE_LINE = re.compile(r"kvm \[\d+\]: (.+?) mode initialized successfully")
 EXPECTED_MODE = {
     "nvhe": re.compile(r"Hyp nVHE"),
+    "hvhe": re.compile(r"Hyp hVHE"),
     "protected": re.compile(r"Protected hVHE"),
     "protected-nvhe": re.compile(r"Protected nVHE"),
     "vhe": re.compile(r"VHE(\+NV2)?"),
 }
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
+# A forced cell (MTE=forced) boots a CPU with FEAT_MTE but no MTE2 with
+# id_aa64pfr1.mte=2; the cpufeature code must have judged that unsafe.
+OVERRIDE_IGNORED = re.compile(r"ID_AA64PFR1_EL1\[11:8\]: ignoring override")
 OOPS = re.compile(
     r"Kernel panic|[Hh][Yy][Pp] panic|Internal error:|Oops|BUG:|WARNING:"
     r"|Unable to handle kernel|Call trace:|rcu_sched detected stall"
@@ -51,33 +59,39 @@ def load_expectations(paths):
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
-                line = line.split("#", 1)[0].split()
+                line = line.split("#", 1)[0].split(None, 4)
                 if not line:
                     continue
-                if len(line) != 4:
-                    raise ValueError(f"{path}:{n}: want 'MODE MTE TEST RESULT'")
+                if len(line) < 4:
+                    raise ValueError(f"{path}:{n}: want 'MODE MTE TEST RESULT [FAILING]'")
                 allowed = set(line[3].split("|"))
                 if not allowed <= {"pass", "fail", "skip", "any"}:
                     raise ValueError(f"{path}:{n}: bad result '{line[3]}'")
-                rules.append((line[0], line[1], line[2], allowed))
+                failing = re.compile(line[4].strip()) if len(line) == 5 else None
+                rules.append((line[0], line[1], line[2], allowed, failing))
     return rules
 
 
 def expected(rules, mode, mte, test):
     """Set of acceptable results for a test in a cell."""
-    allowed = None
-    for m, t, name, res in rules:
+    return expectation(rules, mode, mte, test)[0]
+
+
+def expectation(rules, mode, mte, test):
+    """(acceptable results, regex of the sub-tests that may fail or None)."""
+    allowed, failing = None, None
+    for m, t, name, res, fail_re in rules:
         if (fnmatch.fnmatchcase(mode, m) and fnmatch.fnmatchcase(mte, t)
                 and fnmatch.fnmatchcase(test, name)):
-            allowed = res
+            allowed, failing = res, fail_re
     if allowed is None:
-        if test in MTE_TESTS and mode != "vhe":
+        if test in MTE_TESTS and mode != "vhe" and mte != "forced":
             allowed = {"pass"}
         else:
             allowed = {"pass", "skip"}
     if "any" in allowed:
         allowed = {"pass", "fail", "skip"}
-    return allowed
+    return allowed, failing
 
 
 def test_name(desc):
@@ -88,13 +102,16 @@ def test_name(desc):
 def parse_console(text):
     """Split the console into mode line, oops lines and the KTAP stream."""
     res = {"mode": None, "oops": [], "ktap": [], "plan": None,
-           "tests": [], "totals": False, "done": False, "started": False}
+           "tests": [], "totals": False, "done": False, "started": False,
+           "override_ignored": False}
     cur = None
     for raw in text.splitlines():
         line = raw.rstrip("\r")
         m = MODE_LINE.search(line)
         if m and res["mode"] is None:
             res["mode"] = m.group(1).strip()
+        if OVERRIDE_IGNORED.search(line):
+            res["override_ignored"] = True
         if KTIME.search(line) and OOPS.search(line):
             res["oops"].append(line.strip())
             continue
@@ -154,6 +171,10 @@ def grade(res, mode, mte, rules, boot="ok"):
     elif not want.fullmatch(res["mode"]):
         problems.append(f"wrong KVM mode: reached '{res['mode']}', "
                         f"expected '{want.pattern}'")
+    if mte == "forced" and not res["override_ignored"]:
+        problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
+                        "override' line, so the cell did not test an unsafe "
+                        "MTE override")
     if res["oops"]:
         problems.append("kernel oops/panic/warning: " + " | ".join(res["oops"][:5]))
     if not res["started"]:
@@ -174,8 +195,16 @@ def grade(res, mode, mte, rules, boot="ok"):
     boot_ok = not problems
     tests = []
     for t in res["tests"]:
-        allowed = expected(rules, mode, mte, t["name"])
+        allowed, failing = expectation(rules, mode, mte, t["name"])
         met = t["status"] in allowed
+        bad = [s["name"] for s in t["subtests"] if not s["ok"]]
+        if met and t["status"] == "fail" and failing is not None:
+            stray = [b for b in bad if not failing.search(b)]
+            if stray or not bad:
+                met = False
+                t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
+                         + ("unexpected failing sub-tests: " + "; ".join(stray[:4])
+                            if stray else "no failing sub-test matches " + failing.pattern))
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
@@ -187,8 +216,7 @@ def grade(res, mode, mte, rules, boot="ok"):
                    "pass": "passed but was expected to " + "/".join(sorted(allowed)),
                    "fail": "failed"}[t["status"]]
             detail = t["directive"]
-            bad = [s["name"] for s in t["subtests"] if not s["ok"]]
-            if bad:
+            if bad and (failing is None or t["status"] != "fail"):
                 detail += (" " if detail else "") + "subtests: " + "; ".join(bad[:4])
             problems.append(f"{t['name']}: {why}" + (f" ({detail})" if detail else ""))
         t = dict(t, outcome=outcome, expected=sorted(allowed))
@@ -200,7 +228,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("console")
     ap.add_argument("--mode", required=True, choices=sorted(EXPECTED_MODE))
-    ap.add_argument("--mte", required=True, choices=["on", "off"])
+    ap.add_argument("--mte", required=True, choices=["on", "off", "forced"])
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--ktap")
     ap.add_argument("--json")

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-PROBE = re.compile(r"^boot: (MRS |MSR )?([A-Z0-9_ ]+?): failed")
+PROBE = re.compile(r"^boot: (MRS |MSR )?([A-Za-z0-9_ ]+?): failed")
 
 
 def main(argv):

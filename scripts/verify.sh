@@ -15,8 +15,8 @@ set -eu
 SCRIPTS=$ROOT/scripts
 export KVER=${KVER:-6.12} SERIES=${SERIES:-patches} KCONFIG=${KCONFIG:-default}
 export JOBS=${JOBS:-$(nproc)}
-MODES=${MODES:-nvhe protected protected-nvhe vhe}
-MTE=${MTE:-off on}
+MODES=${MODES:-nvhe hvhe protected protected-nvhe vhe}
+MTE=${MTE:-off on forced}
 EXPECT=${EXPECT:-}
 RERUN=${RERUN:-0}
 BOOT_JOBS=${BOOT_JOBS:-$JOBS}
@@ -26,11 +26,11 @@ export QEMU
 check_args() {
 	local m
 	for m in $MODES; do
-		case $m in nvhe | protected | protected-nvhe | vhe) ;;
-		*) die "MODES: unknown mode '$m' (nvhe protected protected-nvhe vhe)" ;; esac
+		case $m in nvhe | hvhe | protected | protected-nvhe | vhe) ;;
+		*) die "MODES: unknown mode '$m' (nvhe hvhe protected protected-nvhe vhe)" ;; esac
 	done
 	for m in $MTE; do
-		case $m in on | off) ;; *) die "MTE: want 'on' and/or 'off', not '$m'" ;; esac
+		case $m in on | off | forced) ;; *) die "MTE: want 'on', 'off' and/or 'forced', not '$m'" ;; esac
 	done
 	[ -n "$MODES" ] || die "MODES is empty"
 	[ -n "$MTE" ] || die "MTE is empty"

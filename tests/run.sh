@@ -151,8 +151,18 @@ t "boot: cmdline of protected-nvhe, MTE off" 0 'kvm-arm.mode=protected arm64_sw.
 	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected-nvhe off -
 t "boot: cmdline of vhe has no kvm-arm.mode" 0 '^console=ttyAMA0 panic=-1 harness.timeout=[0-9]+$' \
 	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - vhe on -
-t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe'" \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - hvhe on -
+t "boot: cmdline of hvhe (hVHE without protected mode), MTE off" 0 'kvm-arm.mode=nvhe arm64_sw.hvhe=1 arm64.nomte$' \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - hvhe off -
+t "boot: a forced cell claims MTE2 on the command line" 0 'kvm-arm.mode=protected id_aa64pfr1.mte=2$' \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected forced -
+t "boot: a forced cell runs a machine without MTE2" 0 '^virt,virtualization=on,mte=off,gic-version=3$' \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected forced -
+t "parser: a forced cell without the ignored-override line fails" 1 'forced cell: no .ID_AA64PFR1_EL1\[11:8\]: ignoring override' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte forced
+t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe2'" \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - hvhe2 on -
+t "boot: unknown MTE value is refused" 1 "^error: MTE must be 'on', 'off' or 'forced'" \
+	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - nvhe half -
 
 # --- prepare-tree.sh on a fake tree --------------------------------------------
 mkdir -p "$TMP/notkernel"
@@ -235,7 +245,7 @@ for f in bash dirname date nproc env cat make git rsync python3 cpio flex bison 
 done
 t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
 	env PATH="$TMP/bin" bash "$S/verify.sh"
-t "verify: bad MODES is refused" 1 "^error: MODES: unknown mode 'hvhe'" env MODES=hvhe bash "$S/verify.sh"
+t "verify: bad MODES is refused" 1 "^error: MODES: unknown mode 'hvhe2'" env MODES=hvhe2 bash "$S/verify.sh"
 t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/verify.sh"
 t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
 	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/verify.sh"
