@@ -12,7 +12,7 @@ SHELL := /bin/bash
 # One clock for the whole make run, so every stage line shows time since start.
 HARNESS_T0 := $(shell date +%s)
 export HARNESS_T0
-export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS
+export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS PATCHES VARIANT
 
 # The proof-matrix rows CI runs (make test) and the full set (make proof).
 TEST_ROWS := negative oracle bisect regression
