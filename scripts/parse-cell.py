@@ -39,9 +39,15 @@ EXPECTED_MODE = {
     "vhe": re.compile(r"VHE(\+NV2)?"),
 }
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
-# A forced cell (MTE=forced) boots a CPU with FEAT_MTE but no MTE2 with
+# A forced cell (MTE=forced) boots a CPU without MTE (QEMU mte=off) with
 # id_aa64pfr1.mte=2; the cpufeature code must have judged that unsafe.
 OVERRIDE_IGNORED = re.compile(r"ID_AA64PFR1_EL1\[11:8\]: ignoring override")
+# The kernel's own word on whether it uses MTE: a cell must boot in the MTE
+# state it claims, or its tests would grade the wrong expectation.
+MTE_DETECTED = re.compile(r"CPU features: detected: Memory Tagging Extension")
+# mte_guest's branch for a CPU without FEAT_MTE: only a forced cell is one.
+NO_FEAT_MTE = "CPU without FEAT_MTE"
+SUBPLAN = re.compile(r"^1\.\.(\d+)")
 OOPS = re.compile(
     r"Kernel panic|[Hh][Yy][Pp] panic|Internal error:|Oops|BUG:|WARNING:"
     r"|Unable to handle kernel|Call trace:|rcu_sched detected stall"
@@ -103,7 +109,7 @@ def parse_console(text):
     """Split the console into mode line, oops lines and the KTAP stream."""
     res = {"mode": None, "oops": [], "ktap": [], "plan": None,
            "tests": [], "totals": False, "done": False, "started": False,
-           "override_ignored": False}
+           "override_ignored": False, "mte_detected": False}
     cur = None
     for raw in text.splitlines():
         line = raw.rstrip("\r")
@@ -112,6 +118,8 @@ def parse_console(text):
             res["mode"] = m.group(1).strip()
         if OVERRIDE_IGNORED.search(line):
             res["override_ignored"] = True
+        if MTE_DETECTED.search(line):
+            res["mte_detected"] = True
         if KTIME.search(line) and OOPS.search(line):
             res["oops"].append(line.strip())
             continue
@@ -125,7 +133,10 @@ def parse_console(text):
         if line.startswith("# "):
             sub = line[2:]
             if sub.startswith("selftests: "):
-                cur = {"subtests": []}
+                cur = {"subtests": [], "plan": None}
+            m = SUBPLAN.match(sub)
+            if m and cur is not None and cur["plan"] is None:
+                cur["plan"] = int(m.group(1))
             m = RESULT.match(sub)
             if m and cur is not None:
                 cur["subtests"].append({
@@ -153,16 +164,20 @@ def parse_console(text):
             subs = cur["subtests"] if cur else []
             res["tests"].append({
                 "name": test_name(m.group(3)), "status": status,
-                "directive": directive, "subtests": subs})
+                "directive": directive, "subtests": subs,
+                "subplan": cur["plan"] if cur else None})
             cur = None
     return res
 
 
-def grade(res, mode, mte, rules, boot="ok"):
+def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     """Return (cell_ok, boot_ok, problems, tests) with per-test outcome.
 
     boot is what boot.sh reported: "ok", or why QEMU did not power off by
     itself (a timeout fails the cell even if the stream looks complete).
+    want_mte: whether the kernel must have detected MTE (None: not checked).
+    required: tests that must be in the run (a test that was not built or
+    installed is otherwise simply absent).
     """
     problems = [] if boot == "ok" else [f"boot {boot}"]
     want = EXPECTED_MODE[mode]
@@ -175,6 +190,9 @@ def grade(res, mode, mte, rules, boot="ok"):
         problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
                         "override' line, so the cell did not test an unsafe "
                         "MTE override")
+    if want_mte is not None and res["mode"] is not None and res["mte_detected"] != want_mte:
+        problems.append("kernel %s MTE, but the cell is MTE %s"
+                        % ("uses" if res["mte_detected"] else "does not use", mte))
     if res["oops"]:
         problems.append("kernel oops/panic/warning: " + " | ".join(res["oops"][:5]))
     if not res["started"]:
@@ -192,6 +210,11 @@ def grade(res, mode, mte, rules, boot="ok"):
             problems.append(f"bad KTAP: plan 1..{plan} but {got} results")
         if not res["totals"] or not res["done"]:
             problems.append("incomplete: no '# Totals' / '# harness: done' marker")
+    if res["started"]:
+        ran = {t["name"] for t in res["tests"]}
+        missing = sorted(set(required) - ran)
+        if missing:
+            problems.append("not in the run: " + ", ".join(missing))
     boot_ok = not problems
     tests = []
     for t in res["tests"]:
@@ -199,12 +222,22 @@ def grade(res, mode, mte, rules, boot="ok"):
         met = t["status"] in allowed
         bad = [s["name"] for s in t["subtests"] if not s["ok"]]
         if met and t["status"] == "fail" and failing is not None:
+            # A known failure must be the whole story: the test ran to its
+            # end (every planned sub-test, exit 1) and failed only there.
             stray = [b for b in bad if not failing.search(b)]
-            if stray or not bad:
+            whole = (t["subplan"] is not None and len(t["subtests"]) == t["subplan"]
+                     and re.search(r"\bexit=1\b", t["directive"]))
+            if stray or not bad or not whole:
                 met = False
-                t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
-                         + ("unexpected failing sub-tests: " + "; ".join(stray[:4])
-                            if stray else "no failing sub-test matches " + failing.pattern))
+                why = ("unexpected failing sub-tests: " + "; ".join(stray[:4]) if stray
+                       else "no failing sub-test matches " + failing.pattern if not bad
+                       else "did not run to its end (%d of %s sub-tests, %s)"
+                       % (len(t["subtests"]), t["subplan"], t["directive"]))
+                t = dict(t, directive=(t["directive"] + " " if t["directive"] else "") + why)
+        if mte != "forced" and any(NO_FEAT_MTE in s["name"] for s in t["subtests"]):
+            met = False
+            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
+                     + "took the no-FEAT_MTE branch on an MTE cell")
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
@@ -234,6 +267,10 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--boot", default="ok",
                     help="boot.sh outcome: ok, or why QEMU did not power off")
+    ap.add_argument("--want-mte", choices=["yes", "no"],
+                    help="the kernel must (not) report MTE in use")
+    ap.add_argument("--require", action="append", default=[],
+                    help="a test that must be in the run (repeatable)")
     args = ap.parse_args()
     try:
         rules = load_expectations(args.expect)
@@ -243,7 +280,9 @@ def main():
         print(f"error: {e}", file=sys.stderr)
         return 2
     res = parse_console(text)
-    ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules, args.boot)
+    want = None if args.want_mte is None else args.want_mte == "yes"
+    ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules, args.boot, want,
+                                         args.require)
     cell = f"{args.mode}-mte{args.mte}"
     if args.ktap:
         with open(args.ktap, "w", encoding="utf-8") as f:

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""reach-report.py RESULTS_DIR: say in plain words what the host reached.
+"""reach-report.py RESULTS_DIR [--check]: what the host reached, in words.
 
 For a run of verify.sh (one JSON per cell), reads mte_host_probe's subtests
 in the non-VHE cells booted with arm64.nomte and prints one sentence: which
 MTE registers and tag instructions host EL1 could use although MTE was
 disabled. Used for the negative control, where that list must not be
 empty; prints "host EL1 reached no MTE state" otherwise.
+
+--check (the negative control): exit 1 unless, in every such cell, every
+probe of the boot phase failed (each register and each tag instruction
+was reachable, so each probe is shown able to see the bad case) and, in
+the protected cells, the guest given ATA by its host stored its tag.
 """
 
 import glob
@@ -19,16 +24,26 @@ PROBE = re.compile(r"^boot: (MRS |MSR )?([A-Za-z0-9_ ]+?): failed")
 
 
 def main(argv):
+    check = "--check" in argv
+    argv = [a for a in argv if a != "--check"]
     if len(argv) != 1:
         sys.stderr.write(__doc__.split("\n")[0] + "\n")
         return 2
-    regs, tags, cells = [], [], []
+    regs, tags, cells, held = [], [], [], []
     for path in sorted(glob.glob(os.path.join(argv[0], "*.json"))):
         with open(path, encoding="utf-8") as f:
             c = json.load(f)
         if c["mode"] == "vhe" or c["mte"] != "off":
             continue
         hit = False
+        probes = [s for t in c["tests"] if t["name"] == "mte_host_probe"
+                  for s in t["subtests"] if s["name"].startswith("boot: ")]
+        ata = [s for t in c["tests"] if t["name"] == "mte_host_probe"
+               for s in t["subtests"] if s["name"].startswith("guest given ATA")]
+        if not probes or any(s["ok"] for s in probes):
+            held.append("%s: not every boot probe reached MTE state" % c["cell"])
+        if c["mode"].startswith("protected") and (not ata or ata[0]["ok"]):
+            held.append("%s: the guest given ATA did not store its tag" % c["cell"])
         for t in c["tests"]:
             if t["name"] != "mte_host_probe":
                 continue
@@ -45,10 +60,13 @@ def main(argv):
             cells.append(c["cell"])
     if not cells:
         print("host EL1 reached no MTE state with arm64.nomte")
-        return 0
+        return 1 if check else 0
     print("with arm64.nomte, host EL1 still reached the MTE registers ("
           + ", ".join(regs) + ") and the allocation tags ("
           + ", ".join(tags) + ") in " + ", ".join(cells))
+    if check and held:
+        print("negative control incomplete: " + "; ".join(held))
+        return 1
     return 0
 
 

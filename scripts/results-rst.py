@@ -144,8 +144,9 @@ def proof_section(results, root):
     bis = tsv(os.path.join(proof, "bisect.tsv"))
     if bis:
         out.append("\nBisect safety: every prefix of the series, booted in every "
-                   "mode with MTE off and on (our tests only), plus a ``W=1`` "
-                   "build of the objects the series touches.\n")
+                   "cell of the matrix (five modes, MTE off, on and forced; our "
+                   "tests only), plus a ``W=1`` build of the objects the series "
+                   "touches.\n")
         out.append(table(["patches applied", "result", "crashed cells", "seconds"], bis))
     loo = tsv(os.path.join(proof, "loo.tsv"))
     if loo:
@@ -163,16 +164,21 @@ def proof_section(results, root):
     out.append("\nWhere upstream 7.3 and the series differ in behaviour (details in "
                ":doc:`design`):\n")
     out += [
-        "- A guest's trapped ``GMID_EL1`` read: 7.3 advertises FEAT_IDST to guests "
-        "and reports EC 0x18; 6.12 with the series injects EC 0x00. "
-        "``mte_guest`` accepts 0x18 only when the guest's ``ID_AA64MMFR2_EL1.IDS`` "
-        "says so. The host always gets EC 0x00 in both.",
-        "- After KVM teardown (kexec, hibernation) in plain nVHE, 7.3 leaves the hyp "
-        "stub with the trap-armed ``HCR_EL2``; the series restores the boot value. "
-        "Not exercised by the matrix.",
-        "- A host trap from EL1 on ``SP_EL0`` (EL1t): 7.3 uses the ``SP_ELx`` vector, "
-        "the series the ``SP_EL0`` one, as the Arm ARM says. The kernel never runs "
-        "EL1t, so neither shows.",
+        "- The host's injected UNDEF: 7.3 leaves ``PSTATE.TCO`` clear, enters the "
+        "``SP_ELx`` vector (+0x200) for an access from EL1t and reports ``GMID_EL1`` "
+        "with EC 0x00 under FEAT_IDST; the series sets ``TCO``, enters +0x000 and "
+        "reports EC 0x18 with the access's syndrome, as a CPU without MTE2 would. "
+        "``mte_host_probe`` checks all three, so its register probes fail on 7.3 "
+        "in the non-VHE cells with MTE off, as ``configs/expect/oracle-7.3.txt`` "
+        "names.",
+        "- A guest's trapped ``GMID_EL1`` read: 7.3 reports EC 0x18 to guests that "
+        "see FEAT_IDST; 6.12 with the series injects EC 0x00, as 6.12 does for "
+        "its other ID-space UNDEFs. ``mte_guest`` accepts 0x18 only when the "
+        "guest's ``ID_AA64MMFR2_EL1.IDS`` says so.",
+        "- After KVM teardown in the non-protected modes, 7.3 leaves the hyp stub "
+        "with the trap-armed ``HCR_EL2``; the series gives it ``ATA`` back and "
+        "clears ``TID5``. Only resume from hibernation would show it; the matrix "
+        "has no hibernation.",
     ]
     reg = os.path.join(proof, "regression.txt")
     if os.path.exists(reg):
@@ -199,9 +205,13 @@ def bench_section(results):
         out.append("Where a count grows: ``handle_trap()`` gains the ``EC_SYS64`` case, a "
                    "call to the out-of-line ``handle_host_mte_sysreg()`` and GCC's "
                    "re-laid-out switch; of that, a host HVC executes one more exception-"
-                   "class compare. Guest entry and exit are unchanged; a difference "
-                   "made only of alignment ``nop`` instructions, with no more "
-                   "instructions than before, counts as unchanged.\n")
+                   "class compare. ``handle___kvm_vcpu_run`` gains the check in "
+                   "``flush_hyp_vcpu()`` that keeps a protected-mode host without MTE "
+                   "from granting ``ATA`` to its guests; it sits on the pKVM-only branch, "
+                   "so non-protected guest entry does not run it. The other guest entry "
+                   "and exit functions are unchanged; a difference made only of "
+                   "alignment ``nop`` instructions, with no more instructions than "
+                   "before, counts as unchanged.\n")
     else:
         out.append("Not run yet (``make bench``).\n")
     return "\n".join(out)

@@ -92,6 +92,14 @@ grade_cell() {
 	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f args=()
 	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
 	args+=(--boot "$(cat "$LOGS/$cell.boot" 2>/dev/null || echo ok)")
+	# Our tests must all be in the run, whatever the smoke set.
+	args+=(--require mte_host_probe --require mte_guest --require mte_userspace)
+	# The kernel must use MTE exactly in the MTE-on cells of an MTE kernel.
+	if [ "$mte" = on ] && [ "$KCONFIG" = default ]; then
+		args+=(--want-mte yes)
+	else
+		args+=(--want-mte no)
+	fi
 	python3 "$SCRIPTS/parse-cell.py" "$LOGS/$cell.console" --mode "$mode" --mte "$mte" \
 		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" || rc=$?
 	[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.console"

@@ -116,6 +116,19 @@ t "parser: expected failure passes the control" 0 'nvhe-mteoff: PASS.*4 passed, 
 	parse "$FIX/console-hostfail.log" --mode nvhe --mte off --expect "$FIX/expect-hostfail.txt"
 t "parser: unexpected pass fails the control" 1 'mte_host_probe: passed but was expected to fail' \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --expect "$FIX/expect-hostfail.txt"
+t "parser: a known failure named by its sub-test passes the control" 0 'nvhe-mteoff: PASS' \
+	parse "$FIX/console-hostfail.log" --mode nvhe --mte off --expect <(echo "nvhe off mte_host_probe fail ^boot: MSR GCR_EL1")
+t "parser: a failing sub-test the rule does not name fails the control" 1 'unexpected failing sub-tests: boot: MSR GCR_EL1' \
+	parse "$FIX/console-hostfail.log" --mode nvhe --mte off --expect <(echo "nvhe off mte_host_probe fail ^boot: MRS")
+t "parser: a known failure that did not run to its end fails the control" 1 'did not run to its end \(1 of 2 sub-tests' \
+	parse <(sed '/^# not ok 2 boot: MSR/d' "$FIX/console-hostfail.log" | sed 's/^# ok 1 boot: MRS GCR_EL1: UNDEF/# not ok 1 boot: MRS GCR_EL1: UNDEF/') \
+	--mode nvhe --mte off --expect <(echo "nvhe off mte_host_probe fail ^boot:")
+t "parser: a required test that did not run fails the cell" 1 'not in the run: mte_guest' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --require mte_host_probe --require mte_guest
+t "parser: an MTE-on cell whose kernel did not detect MTE fails" 1 'kernel does not use MTE, but the cell is MTE on' \
+	parse "$FIX/console-pass.log" --mode nvhe --mte on --want-mte yes
+t "parser: an MTE-off cell whose kernel detected MTE fails" 1 'kernel uses MTE, but the cell is MTE off' \
+	parse <(sed '1i [    0.000000] CPU features: detected: Memory Tagging Extension' "$FIX/console-pass.log") --mode nvhe --mte off --want-mte no
 t "parser: bad expectation file is a usage error" 2 'error: .*want .MODE MTE TEST RESULT' \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --expect <(echo "nvhe off x")
 

@@ -172,8 +172,13 @@ extern char mte_probe_vectors[];
 		: "x15", "x16", "x17", "memory");			\
 	} while (0)
 
+/*
+ * PSTATE.D is cleared around the probed instruction (no debug exception is
+ * armed), so that the entry's setting of D can be told from D carried over.
+ */
 #define TRAP_INSN(insn, _rec, _a, _b, _c)				\
-	TRAP_INSN_IN("", insn, "", _rec, _a, _b, _c)
+	TRAP_INSN_IN("msr daifclr, #8", insn, "msr daifset, #8",	\
+		     _rec, _a, _b, _c)
 
 /*
  * The same from EL1 with SP_EL0 selected (EL1t), the context whose
@@ -181,7 +186,8 @@ extern char mte_probe_vectors[];
  * sequence touches the stack, and all of DAIF is masked.
  */
 #define TRAP_INSN_EL1T(insn, _rec, _a, _b, _c)				\
-	TRAP_INSN_IN("msr spsel, #0", insn, "msr spsel, #1", _rec, _a, _b, _c)
+	TRAP_INSN_IN("msr daifclr, #8\n\tmsr spsel, #0", insn,		\
+		     "msr spsel, #1\n\tmsr daifset, #8", _rec, _a, _b, _c)
 
 enum probe_kind { PK_MRS, PK_MSR, PK_TAG_WRITE, PK_TAG_READ };
 
@@ -375,6 +381,19 @@ struct probe_req {
 	struct probe_ctx ctx;
 };
 
+/* Set PSTATE.TCO to @val (0 or PSR_TCO_BIT); returns the old value. */
+static u64 probe_tco_swap(u64 val)
+{
+	u64 old;
+
+	asm volatile("	.arch	armv8.5-a\n"
+		     "	.arch_extension memtag\n"
+		     "	mrs	%0, " ENC_TCO "\n"
+		     "	msr	" ENC_TCO ", %1\n"
+		     : "=&r" (old) : "r" (val));
+	return old;
+}
+
 static inline void flush_local_tlb(void)
 {
 	dsb(nshst);
@@ -391,7 +410,7 @@ static void run_probe(void *data)
 	bool tags = req->def->kind == PK_TAG_WRITE ||
 		    req->def->kind == PK_TAG_READ;
 	unsigned int shift = MT_NORMAL_TAGGED * 8;
-	u64 mair = 0, sctlr = 0;
+	u64 mair = 0, sctlr = 0, tco = 0;
 	unsigned long flags;
 
 	flags = local_daif_save();
@@ -415,7 +434,15 @@ static void run_probe(void *data)
 		flush_local_tlb();
 	}
 
+	/*
+	 * Run with PSTATE.TCO clear, so that the entry's setting of TCO can
+	 * be told from TCO carried over (a kernel without MTE leaves it set).
+	 */
+	if (ctx->hw_mte)
+		tco = probe_tco_swap(0);
 	req->def->fn(ctx);
+	if (ctx->hw_mte)
+		probe_tco_swap(tco);
 
 	if (tags) {
 		aux_clear_tags(ctx);
