@@ -38,7 +38,7 @@ GUEST_PATH = ["__kvm_vcpu_run", "__deactivate_traps", "handle___kvm_vcpu_run",
 EC_HVC64 = 0x16
 HCALL_BUDGET = 2
 PKVM_RUN = "handle___kvm_vcpu_run"
-PKVM_RUN_BUDGET = 6
+PKVM_RUN_BUDGET = 4
 
 FUNC_RE = re.compile(r"^[0-9a-f]+ <(?P<name>[^>]+)>:$")
 INSN_RE = re.compile(r"^\s+(?P<addr>[0-9a-f]+):\s+(?P<mn>\S+)\s*(?P<ops>[^/<]*)"
