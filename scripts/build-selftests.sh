@@ -17,8 +17,23 @@ need_tool aarch64-linux-gnu-gcc make
 [ -f "$BUILD/arch/arm64/boot/Image" ] || die "build the kernel in $BUILD first"
 export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$OUT
 
+# fresh_module: mte_probe.ko is built inside the tree, which the default
+# and KCONFIG=nomte builds share, and kbuild's command lines do not name
+# KDIR, so a module built for one kernel would be taken for the other.
+# Drop its objects when the kernel it was built for changes.
+fresh_module() {
+	local dir=$TREE/tools/testing/selftests/kvm/mte_probe
+	[ -d "$dir" ] || return 0
+	[ "$(cat "$dir/.harness-kdir" 2>/dev/null)" = "$BUILD" ] && return 0
+	find "$dir" -maxdepth 1 \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name Module.symvers \
+		-o -name modules.order \) -delete
+	echo "$BUILD" >"$dir/.harness-kdir"
+}
+
 main() {
 	stage "build: kvm selftests ($NAME)"
+	fresh_module
 	make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$BUILD" \
 		-j"$JOBS" KDIR="$BUILD" USERLDFLAGS=-static \
 		kselftest-install TARGETS=kvm >"$LOG" 2>&1 || {
