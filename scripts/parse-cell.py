@@ -78,11 +78,6 @@ def load_expectations(paths):
     return rules
 
 
-def expected(rules, mode, mte, test):
-    """Set of acceptable results for a test in a cell."""
-    return expectation(rules, mode, mte, test)[0]
-
-
 def expectation(rules, mode, mte, test):
     """(acceptable results, regex of the sub-tests that may fail or None)."""
     allowed, failing = None, None
