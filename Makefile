@@ -18,7 +18,7 @@ export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT 
 TEST_ROWS := negative oracle bisect regression
 PROOF_ROWS := negative oracle nomte bisect loo regression
 
-.PHONY: help deps verify test proof bench apply control lint series-check unit clean
+.PHONY: help deps verify test proof bench apply control lint series-check unit clean clean-source
 
 help:
 	@echo "make verify   apply patches/, build, boot every KVM mode x MTE cell, print the verdict"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench    hot-path instruction counts and harness timings"
 	@echo "make apply    prepare out/trees/<src>-<series> (series applied, selftests installed)"
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
+	@echo "make clean    free out/ but the downloads; make clean-source KSRC=...|KVER=...: one source"
 	@echo "make deps     install missing Debian packages and the arm64 busybox"
 	@echo "variables: KSRC=/path KVER=6.12|7.3 SERIES=patches|none MODES='nvhe hvhe protected protected-nvhe vhe'"
 	@echo "           MTE='off on forced' KCONFIG=default|nomte JOBS=N EXPECT=name|file BOOT_TIMEOUT=s RERUN=1"
@@ -71,5 +72,10 @@ proof: deps
 bench: deps
 	@bash scripts/bench.sh
 
+# clean: everything runs made under out/ but the downloads (out/pkg,
+# out/busybox); clean-source: only one source's copies (KSRC= or KVER=).
 clean:
-	rm -rf out/results out/logs out/build
+	@bash scripts/clean.sh
+
+clean-source:
+	@bash scripts/clean.sh --source

@@ -63,7 +63,7 @@ done
 
 # Copy only when the content differs, so a second run touches nothing.
 copy() {
-	cmp -s "$1" "$2" 2>/dev/null || cp "$1" "$2"
+	cmp -s "$1" "$2" 2>/dev/null || cp --remove-destination "$1" "$2"
 }
 
 for t in $tests; do

@@ -74,3 +74,29 @@ series_patches() {
 	fi
 	return 0
 }
+
+# human KB: "1.7 GB" / "240 MB" for a size in kilobytes.
+human() {
+	awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.1f GB\n", k / 1048576;
+		else printf "%d MB\n", (k + 1023) / 1024 }'
+}
+
+# free_kb: kilobytes free on the filesystem holding $OUT (HARNESS_FREE_KB
+# stands in for df in the unit tests).
+free_kb() {
+	if [ -n "${HARNESS_FREE_KB:-}" ]; then
+		echo "$HARNESS_FREE_KB"
+	else
+		mkdir -p "$OUT"
+		df -Pk "$OUT" | awk 'NR == 2 { print $4 }'
+	fi
+}
+
+# need_space KB WHAT: stop with a one-line error, before anything is
+# written, when fewer than KB kilobytes are free for WHAT under $OUT.
+need_space() {
+	local free
+	free=$(free_kb)
+	[ "$free" -ge "$1" ] ||
+		die "not enough space: $2 needs $(human "$1") free in $OUT, $(human "$free") available (make clean frees runs)"
+}

@@ -24,7 +24,7 @@ case $SERIES in patches | none) ;; *) die "SERIES must be 'patches' or 'none', n
 # src_id: stable name of the base source (Debian package or user tree).
 src_id() {
 	if [ -n "${KSRC:-}" ]; then
-		printf 'ksrc-%s\n' "$(realpath "$KSRC" | sha1sum | cut -c1-8)"
+		printf 'ksrc-%s\n' "$(realpath -m "$KSRC" | sha1sum | cut -c1-8)"
 	else
 		printf 'deb-%s\n' "$KVER"
 	fi
@@ -87,68 +87,134 @@ ksrc_is_git() {
 	[ "$(git -C "$KSRC" rev-parse --show-toplevel 2>/dev/null)" = "$(realpath "$KSRC")" ]
 }
 
-# ksrc_identity: what must change for the user's tree to be copied again.
-ksrc_identity() {
-	if ksrc_is_git; then
-		{
-			git -C "$KSRC" rev-parse HEAD
-			git -C "$KSRC" status --porcelain
-			git -C "$KSRC" diff HEAD
-		} | sha1sum | cut -c1-16
+# bgit ARGS...: git on the base repository (bare; index in harness-index).
+bgit() {
+	GIT_INDEX_FILE=$BASE/harness-index $GIT --git-dir="$BASE" "$@"
+}
+
+# base_init: create the bare base repository. For a git KSRC, its objects
+# are borrowed from the user's repository (objects/info/alternates, read
+# only) and its ignore rules are copied, so only blobs of uncommitted and
+# untracked files are ever written here.
+base_init() {
+	local gd
+	[ -f "$BASE/harness-id" ] && [ -d "$BASE/objects" ] && return 0
+	rm -rf "$BASE" && mkdir -p "$BASE"
+	git init -q --bare "$BASE"
+	git --git-dir="$BASE" config gc.auto 0
+	git --git-dir="$BASE" symbolic-ref HEAD refs/heads/pristine
+	if [ -n "${KSRC:-}" ] && ksrc_is_git; then
+		gd=$(git -C "$KSRC" rev-parse --path-format=absolute --git-common-dir)
+		echo "$gd/objects" >"$BASE/objects/info/alternates"
+		[ -f "$gd/info/exclude" ] && cp "$gd/info/exclude" "$BASE/info/exclude"
+		# Seed the index with the user's (stat data included) so the
+		# first scan hashes only what changed; a split index cannot
+		# be borrowed, HEAD's tree then seeds it.
+		rm -f "$BASE/harness-index"
+		if cp "$(git -C "$KSRC" rev-parse --path-format=absolute --git-path index)" \
+			"$BASE/harness-index" 2>/dev/null && bgit ls-files >/dev/null 2>&1; then
+			:
+		elif git -C "$KSRC" rev-parse -q --verify HEAD >/dev/null; then
+			bgit read-tree "$(git -C "$KSRC" rev-parse HEAD)"
+		else
+			rm -f "$BASE/harness-index"
+		fi
+	fi
+	echo none >"$BASE/harness-id"
+}
+
+# base_commit ID PARENT MSG: make refs/heads/pristine point at the index's tree
+# (PARENT itself when the trees are equal) and remember ID.
+base_commit() {
+	local tree c
+	tree=$(bgit write-tree)
+	if [ -n "$2" ] && [ "$(git --git-dir="$BASE" rev-parse "$2^{tree}")" = "$tree" ]; then
+		c=$2
 	else
-		echo plain
+		stage "source: committing base" >&2
+		c=$(bgit commit-tree "$tree" ${2:+-p "$2"} -m "$3")
+	fi
+	git --git-dir="$BASE" update-ref refs/heads/pristine "$c"
+	echo "$1" >"$BASE/harness-id"
+}
+
+# check_ksrc: KSRC is a kernel tree the harness can read.
+check_ksrc() {
+	[ -n "${KSRC:-}" ] || return 0
+	[ -d "$KSRC" ] || die "KSRC=$KSRC is not a directory"
+	is_kernel_tree "$KSRC" || die "KSRC=$KSRC is not a Linux kernel tree (no Makefile/Kconfig/arch/arm64)"
+	if ! ksrc_is_git; then
+		[ -f "$KSRC/.config" ] || [ -d "$KSRC/include/config" ] &&
+			die "KSRC=$KSRC has in-tree build output; run 'make mrproper' there"
+	fi
+	return 0
+}
+
+# base_need: kilobytes a first copy of the source may take: for Debian,
+# the download (when not cached) and a pack about twice the tarball; for a
+# git KSRC, a copy of its index and room for uncommitted files; for a plain
+# KSRC, its files compressed (half their size, conservatively).
+base_need() {
+	local tb=/usr/src/linux-source-$KVER.tar.xz
+	if [ -n "${KSRC:-}" ] && ksrc_is_git; then
+		echo $((65536 + $(stat -c %s "$(git -C "$KSRC" rev-parse --path-format=absolute \
+			--git-path index)" 2>/dev/null || echo 0) / 1024))
+	elif [ -n "${KSRC:-}" ]; then
+		echo $(($(du -sk --exclude=.git "$KSRC" | cut -f1) / 2))
+	elif [ -f "$tb" ]; then
+		echo $(($(stat -c %s "$tb") / 512))
+	else
+		echo 1048576
 	fi
 }
 
-# ensure_base DIR: DIR is a git repo whose HEAD is the pristine source.
+# tarball_id TARBALL: what must change for a Debian source to be re-read.
+tarball_id() {
+	stat -c "$KVER %s %Y" "$1"
+}
+
+# ensure_base: $BASE is a bare repository whose refs/heads/pristine is the
+# pristine source: for a git KSRC, HEAD plus uncommitted and untracked
+# (not ignored) files; for a plain KSRC, every file; for Debian, the
+# tarball's content. The user's tree is only read, never written.
 ensure_base() {
-	local base=$1 id tb
+	local id head tb
 	if [ -n "${KSRC:-}" ]; then
-		[ -d "$KSRC" ] || die "KSRC=$KSRC is not a directory"
-		is_kernel_tree "$KSRC" || die "KSRC=$KSRC is not a Linux kernel tree (no Makefile/Kconfig/arch/arm64)"
-		id=$(ksrc_identity)
-		[ "$id" != plain ] && [ -f "$base/.git/harness-id" ] &&
-			[ "$(cat "$base/.git/harness-id")" = "$id" ] && return 0
-		stage "source: syncing $KSRC" >&2
-		mkdir -p "$base"
+		base_init
+		head=
 		if ksrc_is_git; then
-			# Tracked and untracked-but-not-ignored files only; files
-			# gone from KSRC are removed from the copy.
-			git -C "$KSRC" ls-files -z -co --exclude-standard >"$OUT/.ksrc-files"
-			rsync -a --from0 --files-from="$OUT/.ksrc-files" "$KSRC/" "$base/"
-			if [ -d "$base/.git" ]; then
-				comm -z -23 <(git -C "$base" ls-files -z | sort -z) <(sort -z "$OUT/.ksrc-files") |
-					(cd "$base" && xargs -0r rm -f)
-			fi
-			rm -f "$OUT/.ksrc-files"
+			head=$(git -C "$KSRC" rev-parse -q --verify HEAD || true)
+			bgit --work-tree="$KSRC" add -A . ||
+				die "cannot read KSRC=$KSRC into $BASE"
 		else
-			[ -f "$KSRC/.config" ] || [ -d "$KSRC/include/config" ] &&
-				die "KSRC=$KSRC has in-tree build output; run 'make mrproper' there"
-			rsync -a --delete --exclude=/.git "$KSRC/" "$base/"
+			bgit --work-tree="$KSRC" add -Af . ||
+				die "cannot read KSRC=$KSRC into $BASE"
 		fi
+		id="$head $(bgit write-tree)"
+		[ "$(cat "$BASE/harness-id")" = "$id" ] && return 0
+		stage "source: read $KSRC" >&2
+		base_commit "$id" "$head" "base: $KSRC${head:+ (HEAD plus uncommitted files)}"
 	else
-		id=$KVER
-		[ -f "$base/.git/harness-id" ] && [ "$(cat "$base/.git/harness-id")" = "$id" ] && return 0
 		tb=$(deb_tarball)
-		stage "source: extracting $(basename "$tb")" >&2
-		rm -rf "$base" && mkdir -p "$base"
-		tar -C "$base" --strip-components=1 -xf "$tb"
+		id=$(tarball_id "$tb")
+		[ -f "$BASE/harness-id" ] && [ "$(cat "$BASE/harness-id")" = "$id" ] && return 0
+		stage "source: importing $(basename "$tb")" >&2
+		rm -rf "$BASE"
+		base_init
+		# Straight from the tarball into one pack: no extracted copy.
+		python3 "$ROOT/scripts/tar2git.py" "$tb" refs/heads/pristine "base: $(basename "$tb")" |
+			git --git-dir="$BASE" fast-import --quiet >/dev/null 2>&1 || true
+		git --git-dir="$BASE" rev-parse -q --verify refs/heads/pristine >/dev/null ||
+			die "cannot import $tb into $BASE (corrupt or truncated tarball?)"
+		echo "$id" >"$BASE/harness-id"
 	fi
-	[ -d "$base/.git" ] || $GIT -C "$base" init -q
-	$GIT -C "$base" add -Af .
-	if ! git -C "$base" rev-parse -q --verify HEAD >/dev/null ||
-		! git -C "$base" diff --cached --quiet; then
-		stage "source: committing base" >&2
-		$GIT -C "$base" commit -q --allow-empty -m "base: $id"
-	fi
-	echo "$id" >"$base/.git/harness-id"
 }
 
 # inputs_hash: everything (besides the base) that decides the tree content.
 inputs_hash() {
 	{
 		echo "series=$SERIES"
-		git -C "$BASE" rev-parse HEAD
+		git --git-dir="$BASE" rev-parse refs/heads/pristine
 		if [ "$SERIES" = patches ]; then
 			series_patches "$PATCHES" | xargs -r cat 2>/dev/null || true
 		fi
@@ -211,6 +277,16 @@ install_selftests() {
 	$GIT -C "$TREE" commit -q --allow-empty -m "selftests: install MTE KVM tests"
 }
 
+# tree_usable: TREE is a clone of this base that can still fetch from it
+# (a tree of an older layout, or one whose borrowed objects are gone, is
+# checked out again). Leaves the base's commit in FETCH_HEAD.
+tree_usable() {
+	[ -d "$TREE/.git" ] &&
+		[ "$(cat "$TREE/.git/objects/info/alternates" 2>/dev/null)" = "$BASE/objects" ] &&
+		git -C "$TREE" fetch -q origin pristine 2>/dev/null &&
+		git -C "$TREE" rev-parse -q --verify "FETCH_HEAD^{tree}" >/dev/null
+}
+
 main() {
 	ID=$(src_id)
 	BASE=$OUT/base/$ID
@@ -226,24 +302,41 @@ main() {
 		exec 8>"$OUT/base/.lock-$ID"
 		flock 8
 	fi
+	check_ksrc
+	[ -f "$BASE/harness-id" ] || need_space "$(base_need)" "the copy of ${KSRC:-linux-source-$KVER}"
 	ensure_base "$BASE"
 	HASH=$(inputs_hash)
 
-	if [ -f "$TREE/.git/harness-stamp" ] && [ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
+	FRESH=0
+	tree_usable || FRESH=1
+	if [ "$FRESH" = 1 ]; then
+		NEED=$(python3 "$ROOT/scripts/checkout-shared.py" --need "$BASE" pristine "$OUT/files")
+	else
+		NEED=16384
+	fi
+	need_space $((NEED + ${HARNESS_EXTRA_KB:-0})) "$(basename "$TREE") (tree $(human "$NEED")${HARNESS_EXTRA_KB:+, build and logs $(human "$HARNESS_EXTRA_KB")})"
+	if [ "$FRESH" = 0 ] && [ -f "$TREE/.git/harness-stamp" ] &&
+		[ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
 		echo "$TREE"
 		exit 0
 	fi
-	if [ ! -d "$TREE/.git" ]; then
-		stage "source: cloning $ID for SERIES=$SERIES" >&2
+	if [ "$FRESH" = 1 ]; then
+		stage "source: checking out $ID for SERIES=$SERIES" >&2
 		rm -rf "$TREE"
-		$GIT clone -q --shared "$BASE" "$TREE"
+		# Builds made from an earlier tree of this name would look newer
+		# than the shared files' mtimes: start them afresh (ccache).
+		rm -rf "$OUT/build/$(basename "$TREE")"-*
+		$GIT clone -q --shared --no-checkout "$BASE" "$TREE"
+		git -C "$TREE" config gc.auto 0
 		$GIT -C "$TREE" tag base HEAD
+		$GIT -C "$TREE" read-tree base
+		python3 "$ROOT/scripts/checkout-shared.py" "$TREE" "$OUT/files" >"$TREE/.git/harness-checkout.log" ||
+			die "cannot check out $TREE"
 		$GIT -C "$TREE" checkout -q -B harness base
 		OLD=base
 	else
 		OLD=$(git -C "$TREE" rev-parse HEAD)
 		git -C "$TREE" am --abort >/dev/null 2>&1 || true
-		$GIT -C "$TREE" fetch -q origin
 		save_mtimes "$OLD"
 		$GIT -C "$TREE" tag -f base FETCH_HEAD >/dev/null
 		$GIT -C "$TREE" checkout -q -f -B harness base

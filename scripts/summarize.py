@@ -22,6 +22,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--disk", help="one line on the space the run holds under out/")
     ap.add_argument("cells", nargs="+")
     args = ap.parse_args()
     cells = []
@@ -68,6 +69,8 @@ def main():
         for c in bad:
             for p in c["problems"]:
                 lines.append(f"  {c['cell']}: {p}")
+    if args.disk:
+        lines += ["", args.disk]
     lines += ["", f"{len(cells) - len(bad)}/{len(cells)} cells passed "
               "(counts: one boot check per cell + each top-level test)"]
     lines.append(f"{total['passed']} passed, {total['failed']} failed, "

@@ -121,18 +121,32 @@ boot_all() {
 	wait
 }
 
+# disk_usage: one line on what out/ holds for this run and in total. du
+# counts a hard-linked file once per call, so the tree's own share is what
+# du finds in it after the shared store (out/files) has been counted.
+disk_usage() {
+	local base tree build logs own=0 all
+	read -r base tree build logs < <(du -sk "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" |
+		awk '{ v[NR] = $1 } END { print v[1], v[2], v[3], v[4] + v[5] }')
+	[ -d "$OUT/files" ] && own=$(du -sk "$OUT/files" "$TREE" | sed -n 2p | cut -f1)
+	all=$(du -sk "$OUT" | cut -f1)
+	echo "Disk: this run holds $(human $((base + tree + build + logs))) in out/:" \
+		"tree $(human "$tree") ($(human "$own") its own, the rest shared with other trees)," \
+		"build $(human "$build"), source copy $(human "$base"), logs and results $(human "$logs");" \
+		"out/ holds $(human "$all") in total, $(human "$(free_kb)") free"
+}
+
 # lock_source: one run per source at a time (trees and build dirs are
 # shared state); prepare-tree.sh learns through HARNESS_LOCKED that we hold it.
 lock_source() {
-	local name
-	name=$(bash "$SCRIPTS/prepare-tree.sh" --name)
+	NAME=$(bash "$SCRIPTS/prepare-tree.sh" --name)
 	mkdir -p "$OUT/base"
-	exec 9>"$OUT/base/.lock-${name%-*}"
+	exec 9>"$OUT/base/.lock-${NAME%-*}"
 	if ! flock -n 9; then
-		stage "prepare: waiting for another run on ${name%-*}"
+		stage "prepare: waiting for another run on ${NAME%-*}"
 		flock 9
 	fi
-	export HARNESS_LOCKED=${name%-*}
+	export HARNESS_LOCKED=${NAME%-*}
 }
 
 main() {
@@ -146,6 +160,14 @@ main() {
 	lock_source
 
 	stage "prepare: ${KSRC:-linux-source-$KVER} SERIES=$SERIES"
+	# The free-space check (in prepare-tree.sh, before anything is
+	# written) also counts this run's build and logs.
+	BUILD=$OUT/build/$NAME${VARIANT:+.$VARIANT}-$KCONFIG
+	if [ -f "$BUILD/arch/arm64/boot/Image" ]; then
+		export HARNESS_EXTRA_KB=65536
+	else
+		export HARNESS_EXTRA_KB=524288
+	fi
 	TREE=$(bash "$SCRIPTS/prepare-tree.sh")
 	KV=$(kernel_version "$TREE")
 	RUN=$KV-$SERIES
@@ -165,6 +187,8 @@ main() {
 	bash "$SCRIPTS/mkinitramfs.sh" "$BUILD" "$INITRD"
 
 	boot_all
+	disk_usage >"$LOGS/disk.txt" &
+	DU=$!
 	CELLS=()
 	for mode in $MODES; do
 		for mte in $MTE; do
@@ -174,7 +198,9 @@ main() {
 	stage "summary: $RUN"
 	# A bare base is a control: say in plain words what the host reached.
 	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/reach-report.py" "$RESULTS")"
-	python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" "${CELLS[@]}"
+	wait "$DU" || true
+	python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" \
+		--disk "$(cat "$LOGS/disk.txt")" "${CELLS[@]}"
 }
 
 # Everything above is only definitions and main and exit share one line:

@@ -229,6 +229,46 @@ ok "prepare: git KSRC: uncommitted and untracked files copied, ignored .config n
 	bash -c "grep -qx three-mod $GTREE/arch/arm64/kvm/c.c && grep -qx four $GTREE/arch/arm64/kvm/d.c &&
 		grep -qx TWO $GTREE/arch/arm64/kvm/b.c && [ ! -e $GTREE/.config ]"
 ok "prepare: git KSRC untouched" [ "$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")" = "$GSTAT" ]
+GID=$(basename "${GTREE%-patches}")
+ok "prepare: git KSRC: the source copy borrows the user's objects, no files" \
+	bash -c "grep -qx '$TMP/g/.git/objects' $OUT/base/$GID/objects/info/alternates &&
+		[ ! -e $OUT/base/$GID/Makefile ]"
+
+# --- disk: shared files, free-space check, clean ------------------------------------
+KTREE=$TREE
+t "space: too little room for a new tree is a one-line error with the figures" 1 \
+	"^error: not enough space: ksrc-[0-9a-f]+-none \(tree [0-9]+ MB\) needs [0-9]+ MB free in $OUT, 1 MB available" \
+	env HARNESS_FREE_KB=1 KSRC="$TMP/k" SERIES=none bash "$S/prepare-tree.sh"
+ok "space: nothing was written for the refused tree" [ ! -e "${KTREE%-patches}-none" ]
+t "space: too little room for a first source copy names it" 1 \
+	"^error: not enough space: the copy of $TMP/built2 needs [0-9]+ MB free in $OUT, 1 MB available" \
+	bash -c "cp -r '$TMP/k' '$TMP/built2' && HARNESS_FREE_KB=1 KSRC='$TMP/built2' bash '$S/prepare-tree.sh'"
+t "space: the run's build counts too" 1 "build and logs 512 MB\) needs" \
+	env HARNESS_FREE_KB=100000 HARNESS_EXTRA_KB=524288 KSRC="$TMP/k" bash "$S/prepare-tree.sh"
+env KSRC="$TMP/k" SERIES=none bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+ok "share: an unchanged file is one inode in two trees" \
+	[ "$(stat -c %i "$KTREE/Makefile")" = "$(stat -c %i "${KTREE%-patches}-none/Makefile")" ]
+ok "share: the series changed its own copy only" \
+	bash -c "grep -qx TWO $KTREE/arch/arm64/kvm/b.c && grep -qx two ${KTREE%-patches}-none/arch/arm64/kvm/b.c"
+ok "share: both trees are clean checkouts" \
+	bash -c "[ -z \"\$(git -C $KTREE status --porcelain)\" ] && [ -z \"\$(git -C ${KTREE%-patches}-none status --porcelain)\" ]"
+C=$TMP/clean
+mkdir -p "$C"/{base/deb-6.12,base/deb-7.3,trees/deb-6.12-patches,trees/deb-7.3-none,build/deb-7.3-none-default}
+mkdir -p "$C"/{files/ab,pkg/linux-source-7.3,busybox/bin,results/x,logs,proof,bench}
+echo a >"$C/trees/deb-7.3-none/f" && ln "$C/trees/deb-7.3-none/f" "$C/files/ab/a1"
+echo b >"$C/trees/deb-6.12-patches/f" && ln "$C/trees/deb-6.12-patches/f" "$C/files/ab/b1"
+touch "$C/logs/build-deb-7.3-none-default.log" "$C/logs/build-deb-6.12-patches-default.log" "$C/base/.lock-deb-7.3"
+t "clean-source: needs KSRC or KVER" 1 '^error: clean-source: name the source' env OUT="$C" bash "$S/clean.sh" --source
+t "clean-source: KVER=7.3 says what it removed" 0 'removed the copies of linux-source-7.3 \(deb-7.3\)' \
+	env OUT="$C" KVER=7.3 bash "$S/clean.sh" --source
+ok "clean-source: only 7.3's copies and the store files only they used are gone" \
+	bash -c "[ ! -e $C/base/deb-7.3 ] && [ ! -e $C/trees/deb-7.3-none ] && [ ! -e $C/build/deb-7.3-none-default ] &&
+		[ ! -e $C/files/ab/a1 ] && [ ! -e $C/logs/build-deb-7.3-none-default.log ] &&
+		[ -e $C/files/ab/b1 ] && [ -e $C/trees/deb-6.12-patches/f ] && [ -e $C/base/deb-6.12 ] &&
+		[ -e $C/logs/build-deb-6.12-patches-default.log ]"
+t "clean: says what it freed and kept" 0 'kept: out/busybox out/pkg \(downloads\)' env OUT="$C" bash "$S/clean.sh"
+ok "clean: out/ holds only the downloads afterwards" [ "$(find "$C" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')" = "busybox pkg " ]
+
 fake_tree "$TMP/built"
 touch "$TMP/built/.config"
 t "prepare: plain KSRC with an in-tree build is refused" 1 "^error: KSRC=.*built has in-tree build output; run 'make mrproper' there" \

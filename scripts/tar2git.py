@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""tar2git.py TARBALL REF MESSAGE: a git fast-import stream of TARBALL.
+
+Writes to stdout one commit on REF whose tree is the tarball's content with
+its first path component removed (as `tar --strip-components=1`): regular
+files (executable bit kept) and symlinks. Piped into `git fast-import`, the
+source goes straight into one pack: nothing is extracted to disk and no
+loose objects are written. The commit date is the tarball's newest member,
+so the same tarball always gives the same commit.
+"""
+import sys
+import tarfile
+
+
+def quote(path):
+    """A path as fast-import reads it: C-style quoted when it must be."""
+    if not path.startswith('"') and "\n" not in path:
+        return path.encode()
+    esc = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return ('"%s"' % esc).encode()
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: tar2git.py TARBALL REF MESSAGE")
+    tarball, ref, message = sys.argv[1:]
+    out = sys.stdout.buffer
+    files = []
+    newest = 0
+    mark = 0
+    with tarfile.open(tarball, "r:*") as tf:
+        for m in tf:
+            parts = m.name.split("/", 1)
+            if len(parts) < 2 or not parts[1]:
+                continue
+            path = parts[1].rstrip("/")
+            newest = max(newest, int(m.mtime))
+            if m.issym():
+                data = m.linkname.encode()
+                mode = "120000"
+            elif m.isfile() or m.islnk():
+                f = tf.extractfile(m)
+                data = f.read() if f else b""
+                mode = "100755" if m.mode & 0o111 else "100644"
+            else:
+                continue
+            mark += 1
+            out.write(b"blob\nmark :%d\ndata %d\n" % (mark, len(data)))
+            out.write(data)
+            out.write(b"\n")
+            files.append((mode, mark, path))
+    msg = message.encode()
+    who = b"harness <harness@localhost> %d +0000" % newest
+    out.write(b"commit %s\n" % ref.encode())
+    out.write(b"author %s\ncommitter %s\n" % (who, who))
+    out.write(b"data %d\n%s\n" % (len(msg), msg))
+    for mode, m, path in files:
+        out.write(b"M %s :%d %s\n" % (mode.encode(), m, quote(path)))
+    out.write(b"\n")
+
+
+if __name__ == "__main__":
+    main()
