@@ -6,7 +6,8 @@ take on disk now (its files not yet in STORE, rounded to 4 KiB blocks, and
 its index), for the free-space check that runs before it is made.
 
 STORE holds one read-only file per (blob, executable bit), named after the
-blob id. A file already in STORE is hard-linked into TREE; the others are
+blob id; one whose size is not its blob's any more was written in place and
+is replaced. A file already in STORE is hard-linked into TREE; the others are
 written by `git checkout-index` and then linked into STORE for the next
 tree. Trees of different sources (eight 6.12 trees, or 6.12 with and without
 the series) thus hold one copy of each distinct file.
@@ -57,7 +58,8 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: checkout-shared.py TREE STORE")
     tree, store = sys.argv[1:]
-    out = git(tree, "ls-files", "-s", "-z", stdout=subprocess.PIPE).stdout
+    # The index was read from HEAD: list HEAD's files with their sizes.
+    out = git(tree, "ls-tree", "-r", "-l", "-z", "HEAD", stdout=subprocess.PIPE).stdout
     linked = 0
     wanted = []  # (path, store file or None)
     made = set()
@@ -65,30 +67,32 @@ def main():
         if not rec:
             continue
         meta, path = rec.split(b"\t", 1)
-        mode, blob, _stage = meta.split()
-        path = path.decode()
-        if mode not in (b"100644", b"100755"):
+        mode, _kind, blob, size = meta.decode().split()
+        if mode not in ("100644", "100755"):
             wanted.append((path, None))
             continue
-        key = store_key(mode.decode(), blob.decode())
-        keep = os.path.join(store, key[:2], key)
-        dst = os.path.join(tree, path)
+        key = store_key(mode, blob)
+        keep = os.path.join(store.encode(), key[:2].encode(), key.encode())
+        dst = os.path.join(tree.encode(), path)
         parent = os.path.dirname(dst)
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
         try:
+            if os.stat(keep).st_size != int(size):
+                # Written in place by something: no longer this blob.
+                os.unlink(keep)
             os.link(keep, dst)
             linked += 1
         except FileNotFoundError:
             wanted.append((path, keep))
     if wanted:
-        names = b"".join(p.encode() + b"\0" for p, _ in wanted)
+        names = b"".join(p + b"\0" for p, _ in wanted)
         git(tree, "checkout-index", "-q", "-f", "-z", "--stdin", input=names)
     for path, keep in wanted:
         if keep is None:
             continue
-        src = os.path.join(tree, path)
+        src = os.path.join(tree.encode(), path)
         st = os.stat(src)
         os.chmod(src, st.st_mode & ~0o222)
         os.makedirs(os.path.dirname(keep), exist_ok=True)

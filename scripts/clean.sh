@@ -5,6 +5,7 @@
 #                            store, proof and bench work; keeps the downloads
 #                            (out/pkg: Debian packages fetched with apt, e.g.
 #                            linux-source-7.3; out/busybox: the arm64 busybox).
+#                            Only names the harness makes are removed.
 #        clean.sh --source   only the copies of one source, named by KSRC=
 #                            or KVER= (base, its trees, their builds and build
 #                            logs), then the store's files no tree uses.
@@ -34,15 +35,23 @@ lock_all() {
 	done
 }
 
+# RUN_PRODUCTS: what runs make under out/ (names, not globs of out/ itself:
+# clean never empties a directory it does not know).
+RUN_PRODUCTS="trees files build results logs proof bench checkpatch.log .ksrc-files .deps-present"
+
 clean_all() {
 	local d kept=
 	lock_all
-	for d in "$OUT"/* "$OUT"/.[!.]*; do
-		[ -e "$d" ] || continue
-		case ${d##*/} in
-		pkg | busybox) kept="$kept out/${d##*/}" ;;
-		*) rm -rf "$d" ;;
-		esac
+	for d in $RUN_PRODUCTS; do
+		rm -rf "${OUT:?}/$d"
+	done
+	rm -rf "$OUT"/prev-check.* "$OUT"/series-check.* "$OUT"/initramfs.* "$OUT"/busybox-deb
+	# The source copies go, their lock files stay (runs may wait on them).
+	if [ -d "$OUT/base" ]; then
+		find "$OUT/base" -mindepth 1 -maxdepth 1 ! -name '.lock-*' -exec rm -rf {} +
+	fi
+	for d in pkg busybox; do
+		[ -e "$OUT/$d" ] && kept="$kept out/$d"
 	done
 	echo "kept:${kept:- nothing} (downloads)"
 }

@@ -4,10 +4,13 @@
 
 # Repository root and output directory (all build products live under out/).
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-OUT=${OUT:-$ROOT/out}
+# HARNESS_OUT moves it (the unit tests use a scratch one); a plain OUT in
+# the environment (other build systems export one) is not taken.
+OUT=${HARNESS_OUT:-$ROOT/out}
+HARNESS_OUT=$OUT
 # Harness start time, inherited by child scripts so stage times add up.
 HARNESS_T0=${HARNESS_T0:-$(date +%s)}
-export ROOT OUT HARNESS_T0
+export ROOT HARNESS_OUT HARNESS_T0
 
 die() {
 	echo "error: $*" >&2

@@ -81,10 +81,21 @@ deb_tarball() {
 	echo "$t"
 }
 
+# kgit ARGS...: read-only git on the user's tree, trusted even when
+# another user owns it (git's safe.directory check; it is only read).
+kgit() {
+	git -c safe.directory='*' -C "$KSRC" "$@"
+}
+
 # ksrc_is_git: KSRC is the top of its own git work tree (not merely a
 # directory inside some other repository).
 ksrc_is_git() {
-	[ "$(git -C "$KSRC" rev-parse --show-toplevel 2>/dev/null)" = "$(realpath "$KSRC")" ]
+	[ "$(kgit rev-parse --show-toplevel 2>/dev/null)" = "$(realpath "$KSRC")" ]
+}
+
+# ksrc_kind: git, plain or deb.
+ksrc_kind() {
+	if [ -z "${KSRC:-}" ]; then echo deb; elif ksrc_is_git; then echo git; else echo plain; fi
 }
 
 # bgit ARGS...: git on the base repository (bare; index in harness-index).
@@ -92,48 +103,62 @@ bgit() {
 	GIT_INDEX_FILE=$BASE/harness-index $GIT --git-dir="$BASE" "$@"
 }
 
-# base_init: create the bare base repository. For a git KSRC, its objects
-# are borrowed from the user's repository (objects/info/alternates, read
-# only) and its ignore rules are copied, so only blobs of uncommitted and
-# untracked files are ever written here.
+# base_init: create the bare base repository (again when the kind of
+# source changed). Nothing of it points into the user's repository: the
+# objects it needs are fetched (fetch_head), so no git command run here
+# can touch the user's files, not even an object's mtime.
 base_init() {
-	local gd
-	[ -f "$BASE/harness-id" ] && [ -d "$BASE/objects" ] && return 0
+	local gd kind
+	kind=$(ksrc_kind)
+	[ -f "$BASE/harness-id" ] && [ "$(cat "$BASE/harness-kind" 2>/dev/null)" = "$kind" ] && return 0
 	rm -rf "$BASE" && mkdir -p "$BASE"
 	git init -q --bare "$BASE"
 	git --git-dir="$BASE" config gc.auto 0
 	git --git-dir="$BASE" symbolic-ref HEAD refs/heads/pristine
-	if [ -n "${KSRC:-}" ] && ksrc_is_git; then
-		gd=$(git -C "$KSRC" rev-parse --path-format=absolute --git-common-dir)
-		echo "$gd/objects" >"$BASE/objects/info/alternates"
+	if [ "$kind" = git ]; then
+		gd=$(kgit rev-parse --path-format=absolute --git-common-dir)
 		[ -f "$gd/info/exclude" ] && cp "$gd/info/exclude" "$BASE/info/exclude"
-		# Seed the index with the user's (stat data included) so the
-		# first scan hashes only what changed; a split index cannot
-		# be borrowed, HEAD's tree then seeds it.
-		rm -f "$BASE/harness-index"
-		if cp "$(git -C "$KSRC" rev-parse --path-format=absolute --git-path index)" \
-			"$BASE/harness-index" 2>/dev/null && bgit ls-files >/dev/null 2>&1; then
-			:
-		elif git -C "$KSRC" rev-parse -q --verify HEAD >/dev/null; then
-			bgit read-tree "$(git -C "$KSRC" rev-parse HEAD)"
-		else
+		# Seed the index with the user's, stat data and mtime kept (a
+		# racily clean entry stays suspect), so the first scan hashes
+		# only what changed; a split index cannot be borrowed.
+		if ! cp -p "$(kgit rev-parse --path-format=absolute --git-path index)" \
+			"$BASE/harness-index" 2>/dev/null || ! bgit ls-files >/dev/null 2>&1; then
 			rm -f "$BASE/harness-index"
 		fi
 	fi
+	echo "$kind" >"$BASE/harness-kind"
 	echo none >"$BASE/harness-id"
 }
 
-# base_commit ID PARENT MSG: make refs/heads/pristine point at the index's tree
-# (PARENT itself when the trees are equal) and remember ID.
-base_commit() {
-	local tree c
-	tree=$(bgit write-tree)
-	if [ -n "$2" ] && [ "$(git --git-dir="$BASE" rev-parse "$2^{tree}")" = "$tree" ]; then
-		c=$2
-	else
-		stage "source: committing base" >&2
-		c=$(bgit commit-tree "$tree" ${2:+-p "$2"} -m "$3")
+# fetch_head: print the user's HEAD commit, its objects fetched (depth 1:
+# HEAD's tree only, one pack) into $BASE/fetch.git, a shallow repository
+# the base borrows objects from; empty when HEAD is unborn. The base itself
+# stays complete (its commits have no parent), so trees can borrow from it.
+fetch_head() {
+	local head f=$BASE/fetch.git
+	head=$(kgit rev-parse -q --verify HEAD) || return 0
+	if ! git --git-dir="$f" cat-file -e "$head^{tree}" 2>/dev/null; then
+		stage "source: fetching HEAD of $KSRC" >&2
+		[ -d "$f" ] || {
+			git init -q --bare "$f" && git --git-dir="$f" config gc.auto 0
+			echo "$f/objects" >"$BASE/objects/info/alternates"
+		}
+		$GIT -c safe.directory='*' --git-dir="$f" fetch -q --depth=1 --no-tags \
+			"file://$(realpath "$KSRC")" HEAD ||
+			die "cannot fetch HEAD from KSRC=$KSRC"
+		head=$(git --git-dir="$f" rev-parse FETCH_HEAD)
+		git --git-dir="$f" update-ref "refs/fetched/$head" "$head"
 	fi
+	echo "$head"
+}
+
+# base_commit ID MSG: point refs/heads/pristine at a commit of the index's
+# tree (a new root commit, so that the base is never shallow) and remember
+# ID.
+base_commit() {
+	local c
+	stage "source: committing base" >&2
+	c=$(bgit commit-tree "$(bgit write-tree)" -m "$2")
 	git --git-dir="$BASE" update-ref refs/heads/pristine "$c"
 	echo "$1" >"$BASE/harness-id"
 }
@@ -152,13 +177,14 @@ check_ksrc() {
 
 # base_need: kilobytes a first copy of the source may take: for Debian,
 # the download (when not cached) and a pack about twice the tarball; for a
-# git KSRC, a copy of its index and room for uncommitted files; for a plain
-# KSRC, its files compressed (half their size, conservatively).
+# git KSRC, HEAD's files packed, its index and room for uncommitted files;
+# for a plain KSRC, its files compressed (half their size, conservatively).
 base_need() {
 	local tb=/usr/src/linux-source-$KVER.tar.xz
 	if [ -n "${KSRC:-}" ] && ksrc_is_git; then
-		echo $((65536 + $(stat -c %s "$(git -C "$KSRC" rev-parse --path-format=absolute \
-			--git-path index)" 2>/dev/null || echo 0) / 1024))
+		# HEAD's files packed (about a fifth of their size), its index.
+		echo $(($(kgit ls-tree -r -l HEAD 2>/dev/null | awk '{ s += $4 } END { print int(s / 5120) }') +
+			65536))
 	elif [ -n "${KSRC:-}" ]; then
 		echo $(($(du -sk --exclude=.git "$KSRC" | cut -f1) / 2))
 	elif [ -f "$tb" ]; then
@@ -182,18 +208,27 @@ ensure_base() {
 	if [ -n "${KSRC:-}" ]; then
 		base_init
 		head=
-		if ksrc_is_git; then
-			head=$(git -C "$KSRC" rev-parse -q --verify HEAD || true)
-			bgit --work-tree="$KSRC" add -A . ||
+		if [ "$(ksrc_kind)" = git ]; then
+			head=$(fetch_head)
+			if [ ! -f "$BASE/harness-index" ]; then
+				if [ -n "$head" ]; then bgit read-tree "$head"; else bgit read-tree --empty; fi
+			fi
+			# Entries the index holds for other content than HEAD (staged
+			# changes, or the previous base) are read again from the files.
+			if [ -n "$head" ]; then
+				bgit diff-index --cached -z --name-only "$head" |
+					bgit --work-tree="$KSRC" update-index -z --force-remove --stdin
+			fi
+			bgit --work-tree="$KSRC" add -A -- :/ ||
 				die "cannot read KSRC=$KSRC into $BASE"
 		else
-			bgit --work-tree="$KSRC" add -Af . ||
+			bgit --work-tree="$KSRC" add -Af -- :/ ||
 				die "cannot read KSRC=$KSRC into $BASE"
 		fi
 		id="$head $(bgit write-tree)"
 		[ "$(cat "$BASE/harness-id")" = "$id" ] && return 0
 		stage "source: read $KSRC" >&2
-		base_commit "$id" "$head" "base: $KSRC${head:+ (HEAD plus uncommitted files)}"
+		base_commit "$id" "base: $KSRC${head:+ at $head, with uncommitted files}"
 	else
 		tb=$(deb_tarball)
 		id=$(tarball_id "$tb")
@@ -237,7 +272,7 @@ restore_mtimes() {
 	while read -r mt f; do
 		[ "$(git -C "$TREE" rev-parse -q --verify "$old:$f" 2>/dev/null)" = \
 			"$(git -C "$TREE" rev-parse -q --verify "$new:$f" 2>/dev/null)" ] || continue
-		touch -m -d "@$mt" "$TREE/$f"
+		touch -c -h -m -d "@$mt" "$TREE/$f"
 	done <"$TREE/.git/harness-mtimes"
 }
 
@@ -311,12 +346,24 @@ main() {
 	tree_usable || FRESH=1
 	if [ "$FRESH" = 1 ]; then
 		NEED=$(python3 "$ROOT/scripts/checkout-shared.py" --need "$BASE" pristine "$OUT/files")
+		# Its old build directories go too: the build starts afresh.
+		[ -n "${HARNESS_EXTRA_KB:-}" ] && [ "$HARNESS_EXTRA_KB" -lt 524288 ] && HARNESS_EXTRA_KB=524288
+	elif [ "$(git -C "$TREE" rev-parse base)" != "$(git -C "$TREE" rev-parse FETCH_HEAD)" ]; then
+		# The files the new base changes are written again.
+		NEED=$(git -C "$TREE" diff -z --name-only --no-renames base FETCH_HEAD |
+			tr '\0' '\n' | sed 's/^/FETCH_HEAD:/' |
+			git -C "$TREE" cat-file --batch-check='%(objectsize)' |
+			awk '$1 ~ /^[0-9]+$/ { s += int($1 / 4096) * 4 + 4 } END { print s + 16384 }')
 	else
 		NEED=16384
 	fi
 	need_space $((NEED + ${HARNESS_EXTRA_KB:-0})) "$(basename "$TREE") (tree $(human "$NEED")${HARNESS_EXTRA_KB:+, build and logs $(human "$HARNESS_EXTRA_KB")})"
 	if [ "$FRESH" = 0 ] && [ -f "$TREE/.git/harness-stamp" ] &&
 		[ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
+		# Its files are shared with other trees: an edit made in place
+		# would be in all of them.
+		git -C "$TREE" diff-files --quiet ||
+			die "$TREE was edited in place; its files are shared with other trees: run 'make clean' (edit a KSRC tree instead)"
 		echo "$TREE"
 		exit 0
 	fi
@@ -328,6 +375,8 @@ main() {
 		rm -rf "$OUT/build/$(basename "$TREE")"-*
 		$GIT clone -q --shared --no-checkout "$BASE" "$TREE"
 		git -C "$TREE" config gc.auto 0
+		# Another tree linking a shared file changes its ctime only.
+		git -C "$TREE" config core.trustctime false
 		$GIT -C "$TREE" tag base HEAD
 		$GIT -C "$TREE" read-tree base
 		python3 "$ROOT/scripts/checkout-shared.py" "$TREE" "$OUT/files" >"$TREE/.git/harness-checkout.log" ||
@@ -336,6 +385,7 @@ main() {
 		OLD=base
 	else
 		OLD=$(git -C "$TREE" rev-parse HEAD)
+		git -C "$TREE" config core.trustctime false
 		git -C "$TREE" am --abort >/dev/null 2>&1 || true
 		save_mtimes "$OLD"
 		$GIT -C "$TREE" tag -f base FETCH_HEAD >/dev/null

@@ -121,7 +121,7 @@ row_nomte() {
 # w1_check LABEL: W=1 build of the objects the series touches, from the
 # proof tree, in a build directory of its own; prints the warning count.
 w1_check() {
-	local tree=$OUT/trees/deb-6.12-patches.proof b=$OUT/build/w1 n
+	local tree=$OUT/trees/deb-6.12-patches.proof b=$OUT/build/deb-6.12-patches.proof-w1 n
 	mkdir -p "$b"
 	[ -f "$b/.config" ] || cp "$OUT/build/deb-6.12-patches-default/.config" "$b/.config"
 	make -C "$tree" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$b" \

@@ -8,16 +8,17 @@ source goes straight into one pack: nothing is extracted to disk and no
 loose objects are written. The commit date is the tarball's newest member,
 so the same tarball always gives the same commit.
 """
+import os
 import sys
 import tarfile
 
 
 def quote(path):
-    """A path as fast-import reads it: C-style quoted when it must be."""
-    if not path.startswith('"') and "\n" not in path:
-        return path.encode()
-    esc = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return ('"%s"' % esc).encode()
+    """A path (bytes) as fast-import reads it: C-style quoted when needed."""
+    if not path.startswith(b'"') and b"\n" not in path:
+        return path
+    esc = path.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+    return b'"' + esc + b'"'
 
 
 def main():
@@ -33,15 +34,16 @@ def main():
             parts = m.name.split("/", 1)
             if len(parts) < 2 or not parts[1]:
                 continue
-            path = parts[1].rstrip("/")
+            path = os.fsencode(parts[1].rstrip("/"))
             newest = max(newest, int(m.mtime))
             if m.issym():
-                data = m.linkname.encode()
+                data = os.fsencode(m.linkname)
                 mode = "120000"
             elif m.isfile() or m.islnk():
                 f = tf.extractfile(m)
                 data = f.read() if f else b""
-                mode = "100755" if m.mode & 0o111 else "100644"
+                # git keeps the owner's execute bit only.
+                mode = "100755" if m.mode & 0o100 else "100644"
             else:
                 continue
             mark += 1

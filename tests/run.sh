@@ -12,7 +12,8 @@ FIX=$HERE/fixtures
 S=$ROOT/scripts
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-export OUT=$TMP/out HARNESS_T0
+export HARNESS_OUT=$TMP/out HARNESS_T0
+OUT=$HARNESS_OUT
 HARNESS_T0=$(date +%s)
 mkdir -p "$OUT"
 N=0
@@ -221,18 +222,24 @@ git -C "$TMP/g" init -q && git -C "$TMP/g" add -A && git -C "$TMP/g" -c user.nam
 printf 'three-mod\n' >"$TMP/g/arch/arm64/kvm/c.c"
 echo four >"$TMP/g/arch/arm64/kvm/d.c"
 echo junk >"$TMP/g/.config"
+echo five >"$TMP/g/arch/arm64/kvm/e.c" && git -C "$TMP/g" add arch/arm64/kvm/e.c
 GSTAT=$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")
+gmeta() { (cd "$TMP/g/.git" && find . -printf '%p %s %i %T@\n' | sort); }
+GMETA=$(gmeta)
 t "prepare: git KSRC with uncommitted changes and in-tree build output" 0 'trees/ksrc-.*-patches$' \
 	env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/prepare-tree.sh"
 GTREE=$(env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" 2>/dev/null)
 ok "prepare: git KSRC: uncommitted and untracked files copied, ignored .config not" \
 	bash -c "grep -qx three-mod $GTREE/arch/arm64/kvm/c.c && grep -qx four $GTREE/arch/arm64/kvm/d.c &&
 		grep -qx TWO $GTREE/arch/arm64/kvm/b.c && [ ! -e $GTREE/.config ]"
+ok "prepare: git KSRC: a staged new file is in the copy" grep -qx five "$GTREE/arch/arm64/kvm/e.c"
+ok "prepare: git KSRC's .git untouched, to the mtime" [ "$(gmeta)" = "$GMETA" ]
 ok "prepare: git KSRC untouched" [ "$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")" = "$GSTAT" ]
 GID=$(basename "${GTREE%-patches}")
-ok "prepare: git KSRC: the source copy borrows the user's objects, no files" \
-	bash -c "grep -qx '$TMP/g/.git/objects' $OUT/base/$GID/objects/info/alternates &&
-		[ ! -e $OUT/base/$GID/Makefile ]"
+ok "prepare: git KSRC: the source copy has no files and no link to the user's objects" \
+	bash -c "[ \"\$(cat $OUT/base/$GID/objects/info/alternates)\" = $OUT/base/$GID/fetch.git/objects ] &&
+		[ ! -e $OUT/base/$GID/fetch.git/objects/info/alternates ] && [ ! -e $OUT/base/$GID/Makefile ] &&
+		[ ! -e $OUT/base/$GID/shallow ]"
 
 # --- disk: shared files, free-space check, clean ------------------------------------
 KTREE=$TREE
@@ -250,24 +257,43 @@ ok "share: an unchanged file is one inode in two trees" \
 	[ "$(stat -c %i "$KTREE/Makefile")" = "$(stat -c %i "${KTREE%-patches}-none/Makefile")" ]
 ok "share: the series changed its own copy only" \
 	bash -c "grep -qx TWO $KTREE/arch/arm64/kvm/b.c && grep -qx two ${KTREE%-patches}-none/arch/arm64/kvm/b.c"
+INO=$(stat -c %i "$KTREE/Makefile")
+env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+ok "share: re-applying a series keeps the other files shared" \
+	bash -c "[ $INO = \$(stat -c %i $KTREE/Makefile) ] && grep -qx TWO-v2 $KTREE/arch/arm64/kvm/b.c"
 ok "share: both trees are clean checkouts" \
 	bash -c "[ -z \"\$(git -C $KTREE status --porcelain)\" ] && [ -z \"\$(git -C ${KTREE%-patches}-none status --porcelain)\" ]"
+echo edited >>"$KTREE/Makefile"
+t "share: a tree edited in place is refused" 1 "^error: .*-patches was edited in place; its files are shared" \
+	env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh"
+mkdir -p "$TMP/tar/top/d"
+printf 'a\n' >"$TMP/tar/top/a" && printf 'x\n' >"$TMP/tar/top/d/x" && printf 'g\n' >"$TMP/tar/top/d/g x"
+chmod 0754 "$TMP/tar/top/d/x" && chmod 0654 "$TMP/tar/top/d/g x"
+ln -s ../a "$TMP/tar/top/d/l" && ln "$TMP/tar/top/a" "$TMP/tar/top/d/h" && printf 'q\n' >"$TMP/tar/top/\"q"
+tar -C "$TMP/tar" -cJf "$TMP/t.tar.xz" top
+git init -q --bare "$TMP/tar.git"
+python3 "$S/tar2git.py" "$TMP/t.tar.xz" refs/heads/pristine base | git --git-dir="$TMP/tar.git" fast-import --quiet
+git -C "$TMP/tar/top" init -q && git -C "$TMP/tar/top" add -A
+ok "tar2git: the imported tree is what git add makes of the extracted files" \
+	[ "$(git --git-dir="$TMP/tar.git" rev-parse 'pristine^{tree}')" = "$(git -C "$TMP/tar/top" write-tree)" ]
 C=$TMP/clean
 mkdir -p "$C"/{base/deb-6.12,base/deb-7.3,trees/deb-6.12-patches,trees/deb-7.3-none,build/deb-7.3-none-default}
 mkdir -p "$C"/{files/ab,pkg/linux-source-7.3,busybox/bin,results/x,logs,proof,bench}
 echo a >"$C/trees/deb-7.3-none/f" && ln "$C/trees/deb-7.3-none/f" "$C/files/ab/a1"
 echo b >"$C/trees/deb-6.12-patches/f" && ln "$C/trees/deb-6.12-patches/f" "$C/files/ab/b1"
 touch "$C/logs/build-deb-7.3-none-default.log" "$C/logs/build-deb-6.12-patches-default.log" "$C/base/.lock-deb-7.3"
-t "clean-source: needs KSRC or KVER" 1 '^error: clean-source: name the source' env OUT="$C" bash "$S/clean.sh" --source
+touch "$C/pkg/linux-source-7.3/l.deb" "$C/busybox/bin/busybox" "$C/notours"
+t "clean-source: needs KSRC or KVER" 1 '^error: clean-source: name the source' env HARNESS_OUT="$C" bash "$S/clean.sh" --source
 t "clean-source: KVER=7.3 says what it removed" 0 'removed the copies of linux-source-7.3 \(deb-7.3\)' \
-	env OUT="$C" KVER=7.3 bash "$S/clean.sh" --source
+	env HARNESS_OUT="$C" KVER=7.3 bash "$S/clean.sh" --source
 ok "clean-source: only 7.3's copies and the store files only they used are gone" \
 	bash -c "[ ! -e $C/base/deb-7.3 ] && [ ! -e $C/trees/deb-7.3-none ] && [ ! -e $C/build/deb-7.3-none-default ] &&
 		[ ! -e $C/files/ab/a1 ] && [ ! -e $C/logs/build-deb-7.3-none-default.log ] &&
 		[ -e $C/files/ab/b1 ] && [ -e $C/trees/deb-6.12-patches/f ] && [ -e $C/base/deb-6.12 ] &&
 		[ -e $C/logs/build-deb-6.12-patches-default.log ]"
-t "clean: says what it freed and kept" 0 'kept: out/busybox out/pkg \(downloads\)' env OUT="$C" bash "$S/clean.sh"
-ok "clean: out/ holds only the downloads afterwards" [ "$(find "$C" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')" = "busybox pkg " ]
+t "clean: says what it freed and kept" 0 'kept: out/pkg out/busybox \(downloads\)' env HARNESS_OUT="$C" bash "$S/clean.sh"
+ok "clean: only the downloads, run locks and files it did not make are left" \
+	[ "$(cd "$C" && find . -type f | sort | tr '\n' ' ')" = "./base/.lock-deb-7.3 ./busybox/bin/busybox ./notours ./pkg/linux-source-7.3/l.deb " ]
 
 fake_tree "$TMP/built"
 touch "$TMP/built/.config"
