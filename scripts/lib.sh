@@ -6,7 +6,7 @@
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # HARNESS_OUT moves it (the unit tests use a scratch one); a plain OUT in
 # the environment (other build systems export one) is not taken.
-OUT=${HARNESS_OUT:-$ROOT/out}
+OUT=$(realpath -m "${HARNESS_OUT:-$ROOT/out}")
 HARNESS_OUT=$OUT
 # Harness start time, inherited by child scripts so stage times add up.
 HARNESS_T0=${HARNESS_T0:-$(date +%s)}

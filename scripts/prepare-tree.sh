@@ -143,7 +143,10 @@ fetch_head() {
 			git init -q --bare "$f" && git --git-dir="$f" config gc.auto 0
 			echo "$f/objects" >"$BASE/objects/info/alternates"
 		}
-		$GIT -c safe.directory='*' --git-dir="$f" fetch -q --depth=1 --no-tags \
+		need_space "$(base_need)" "fetching HEAD of $KSRC"
+		# upload-pack runs without our -c options: give it its own.
+		$GIT --git-dir="$f" fetch -q --depth=1 --no-tags \
+			--upload-pack="git -c safe.directory='*' upload-pack" \
 			"file://$(realpath "$KSRC")" HEAD ||
 			die "cannot fetch HEAD from KSRC=$KSRC"
 		head=$(git --git-dir="$f" rev-parse FETCH_HEAD)
@@ -156,10 +159,15 @@ fetch_head() {
 # tree (a new root commit, so that the base is never shallow) and remember
 # ID.
 base_commit() {
-	local c
-	stage "source: committing base" >&2
-	c=$(bgit commit-tree "$(bgit write-tree)" -m "$2")
-	git --git-dir="$BASE" update-ref refs/heads/pristine "$c"
+	local c tree
+	tree=$(bgit write-tree)
+	# A new HEAD with the same files (work in progress committed) keeps
+	# the base, so nothing is applied again.
+	if [ "$(git --git-dir="$BASE" rev-parse -q --verify 'pristine^{tree}')" != "$tree" ]; then
+		stage "source: committing base" >&2
+		c=$(bgit commit-tree "$tree" -m "$2")
+		git --git-dir="$BASE" update-ref refs/heads/pristine "$c"
+	fi
 	echo "$1" >"$BASE/harness-id"
 }
 
@@ -208,23 +216,33 @@ ensure_base() {
 	if [ -n "${KSRC:-}" ]; then
 		base_init
 		head=
+		# Paths given to git below are relative to the top of KSRC.
+		cd "$KSRC"
 		if [ "$(ksrc_kind)" = git ]; then
 			head=$(fetch_head)
-			if [ ! -f "$BASE/harness-index" ]; then
-				if [ -n "$head" ]; then bgit read-tree "$head"; else bgit read-tree --empty; fi
+			if [ -z "$head" ]; then
+				# Unborn HEAD: a copied index names blobs only the
+				# user's repository has; read every file instead.
+				bgit read-tree --empty
+			elif [ ! -f "$BASE/harness-index" ]; then
+				bgit read-tree "$head"
 			fi
 			# Entries the index holds for other content than HEAD (staged
-			# changes, or the previous base) are read again from the files.
+			# changes, or the previous base) are read again from the files
+			# (update-index, not add: a tracked file stays tracked even
+			# when an ignore rule matches it).
 			if [ -n "$head" ]; then
-				bgit diff-index --cached -z --name-only "$head" |
-					bgit --work-tree="$KSRC" update-index -z --force-remove --stdin
+				bgit diff-index --cached -z --name-only "$head" >"$BASE/harness-staged"
+				bgit --work-tree=. update-index -z --force-remove --stdin <"$BASE/harness-staged"
+				bgit --work-tree=. update-index -z --add --remove --stdin <"$BASE/harness-staged"
 			fi
-			bgit --work-tree="$KSRC" add -A -- :/ ||
+			bgit --work-tree=. add -A -- :/ ||
 				die "cannot read KSRC=$KSRC into $BASE"
 		else
-			bgit --work-tree="$KSRC" add -Af -- :/ ||
+			bgit --work-tree=. add -Af -- :/ ||
 				die "cannot read KSRC=$KSRC into $BASE"
 		fi
+		cd "$HERE"
 		id="$head $(bgit write-tree)"
 		[ "$(cat "$BASE/harness-id")" = "$id" ] && return 0
 		stage "source: read $KSRC" >&2
@@ -337,6 +355,9 @@ main() {
 		exec 8>"$OUT/base/.lock-$ID"
 		flock 8
 	fi
+	# One absolute spelling of KSRC (ensure_base works from inside it).
+	HERE=$PWD
+	[ -z "${KSRC:-}" ] || KSRC=$(realpath -m "$KSRC")
 	check_ksrc
 	[ -f "$BASE/harness-id" ] || need_space "$(base_need)" "the copy of ${KSRC:-linux-source-$KVER}"
 	ensure_base "$BASE"
@@ -358,12 +379,15 @@ main() {
 		NEED=16384
 	fi
 	need_space $((NEED + ${HARNESS_EXTRA_KB:-0})) "$(basename "$TREE") (tree $(human "$NEED")${HARNESS_EXTRA_KB:+, build and logs $(human "$HARNESS_EXTRA_KB")})"
-	if [ "$FRESH" = 0 ] && [ -f "$TREE/.git/harness-stamp" ] &&
-		[ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
-		# Its files are shared with other trees: an edit made in place
-		# would be in all of them.
+	# Its files are shared with other trees: an edit made in place would be
+	# in all of them (an interrupted git am is aborted below instead).
+	if [ "$FRESH" = 0 ] && [ ! -d "$TREE/.git/rebase-apply" ]; then
+		git -C "$TREE" update-index -q --refresh >/dev/null || true
 		git -C "$TREE" diff-files --quiet ||
 			die "$TREE was edited in place; its files are shared with other trees: run 'make clean' (edit a KSRC tree instead)"
+	fi
+	if [ "$FRESH" = 0 ] && [ -f "$TREE/.git/harness-stamp" ] &&
+		[ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
 		echo "$TREE"
 		exit 0
 	fi
@@ -397,6 +421,8 @@ main() {
 	# The selftests go in for SERIES=none too: that is the negative control.
 	install_selftests
 	[ "$OLD" = base ] || restore_mtimes "$OLD" HEAD
+	# The index learns the restored mtimes (else they look like edits).
+	git -C "$TREE" update-index -q --refresh >/dev/null || true
 	echo "$HASH" >"$TREE/.git/harness-stamp"
 	echo "$TREE"
 }

@@ -213,6 +213,9 @@ env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh" >/dev/null 2>&1
 ok "prepare: re-applied series: changed file updated" grep -qx TWO-v2 "$TREE/arch/arm64/kvm/b.c"
 ok "prepare: re-applied series: unchanged file keeps its mtime" \
 	[ "$(stat -c %Y "$TREE/arch/arm64/kvm/a.c")" = 1000000000 ]
+t "prepare: unchanged inputs after a re-application: the tree is reused" 0 "$TREE\$" \
+	env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh"
+env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
 printf 'three\n' >"$TMP/k/arch/arm64/kvm/c.c"
 env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "prepare: a change in a plain KSRC is picked up" grep -qx three "$TREE/arch/arm64/kvm/c.c"
@@ -295,6 +298,29 @@ t "clean: says what it freed and kept" 0 'kept: out/pkg out/busybox \(downloads\
 ok "clean: only the downloads, run locks and files it did not make are left" \
 	[ "$(cd "$C" && find . -type f | sort | tr '\n' ' ')" = "./base/.lock-deb-7.3 ./busybox/bin/busybox ./notours ./pkg/linux-source-7.3/l.deb " ]
 
+# git KSRC corner cases, each against SERIES=none
+tgit() { git -C "$1" -c user.name=t -c user.email=t@t "${@:2}"; }
+fake_tree "$TMP/u" && tgit "$TMP/u" init -q && tgit "$TMP/u" add -A
+t "prepare: git KSRC with no commit yet, files staged" 0 'trees/ksrc-.*-none$' \
+	env KSRC="$TMP/u" SERIES=none bash "$S/prepare-tree.sh"
+fake_tree "$TMP/h" && echo ign.c >"$TMP/h/.gitignore" && echo orig >"$TMP/h/ign.c"
+tgit "$TMP/h" init -q && tgit "$TMP/h" add -A && tgit "$TMP/h" add -f ign.c && tgit "$TMP/h" commit -qm h
+echo changed >"$TMP/h/ign.c"
+env KSRC="$TMP/h" SERIES=none bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+echo sub >"$TMP/h/arch/arm64/kvm/s.c" && tgit "$TMP/h" add arch/arm64/kvm/s.c
+HT=$(cd "$TMP/h/arch" && env KSRC=.. SERIES=none bash "$S/prepare-tree.sh" 2>/dev/null)
+ok "prepare: git KSRC run from inside it, twice: staged file read, tracked ignored file kept" \
+	bash -c "grep -qx sub $HT/arch/arm64/kvm/s.c && grep -qx changed $HT/ign.c && grep -qx two $HT/arch/arm64/kvm/b.c"
+env OUT="$TMP/other" KSRC="$TMP/h" SERIES=none bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+ok "prepare: a plain OUT in the environment is not taken" [ ! -e "$TMP/other" ]
+if [ "$(id -u)" = 0 ]; then
+	cp -a "$TMP/h" "$TMP/foreign" && chown -R nobody "$TMP/foreign"
+	t "prepare: git KSRC owned by another user" 0 'trees/ksrc-.*-none$' \
+		env KSRC="$TMP/foreign" SERIES=none bash "$S/prepare-tree.sh"
+else
+	N=$((N + 1)) && echo "ok $N prepare: git KSRC owned by another user # SKIP not root"
+fi
+
 fake_tree "$TMP/built"
 touch "$TMP/built/.config"
 t "prepare: plain KSRC with an in-tree build is refused" 1 "^error: KSRC=.*built has in-tree build output; run 'make mrproper' there" \
@@ -319,7 +345,7 @@ t "config: options the tree does not define only warn" 1 \
 # A PATH with the basic tools verify.sh needs before its tool check, and
 # make, git, ... but no aarch64-linux-gnu-gcc.
 mkdir -p "$TMP/bin"
-for f in bash dirname date nproc env cat make git rsync python3 cpio flex bison bc flock; do
+for f in bash dirname date nproc env cat make git rsync python3 cpio flex bison bc flock realpath; do
 	ln -s "$(command -v "$f")" "$TMP/bin/$f"
 done
 t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
