@@ -16,7 +16,8 @@ This is safe because nothing writes a tree's tracked file in place: git
 (checkout, am, reset) unlinks a file before writing its new content, the
 kernel and selftest builds write only under O= or to new files, and the
 store's files are read-only so that a writer that does not unlink fails
-loudly instead of changing every tree. The linked files keep the store's
+loudly instead of changing every tree (not for root, which may write them:
+prepare-tree.sh refuses a reused tree whose files differ from its index). The linked files keep the store's
 mtime, so prepare-tree.sh drops the build directories of a tree it checks
 out afresh. Prints "linked N, wrote M" on stdout.
 """
@@ -33,15 +34,20 @@ def store_key(mode, blob):
     return blob + ("x" if mode == "100755" else "")
 
 
-def need(gitdir, rev, store):
-    out = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r", "-l", "-z", rev],
+def files(git_cmd, rev):
+    """(mode, blob, size, path) of each file and link of REV, recursively."""
+    out = subprocess.run(git_cmd + ["ls-tree", "-r", "-l", "-z", rev],
                          check=True, stdout=subprocess.PIPE).stdout
-    kb = 0
     for rec in out.split(b"\0"):
-        if not rec:
-            continue
-        meta, _path = rec.split(b"\t", 1)
-        mode, _kind, blob, size = meta.decode().split()
+        if rec:
+            meta, path = rec.split(b"\t", 1)
+            mode, _kind, blob, size = meta.decode().split()
+            yield mode, blob, size, path
+
+
+def need(gitdir, rev, store):
+    kb = 0
+    for mode, blob, size, _path in files(["git", "--git-dir", gitdir], rev):
         kb += 1  # its index entry and directory slot, roughly
         if mode in ("100644", "100755"):
             key = store_key(mode, blob)
@@ -58,16 +64,11 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: checkout-shared.py TREE STORE")
     tree, store = sys.argv[1:]
-    # The index was read from HEAD: list HEAD's files with their sizes.
-    out = git(tree, "ls-tree", "-r", "-l", "-z", "HEAD", stdout=subprocess.PIPE).stdout
     linked = 0
     wanted = []  # (path, store file or None)
     made = set()
-    for rec in out.split(b"\0"):
-        if not rec:
-            continue
-        meta, path = rec.split(b"\t", 1)
-        mode, _kind, blob, size = meta.decode().split()
+    # The index was read from HEAD: HEAD's files with their sizes.
+    for mode, blob, size, path in files(["git", "-C", tree], "HEAD"):
         if mode not in ("100644", "100755"):
             wanted.append((path, None))
             continue

@@ -409,7 +409,6 @@ main() {
 		OLD=base
 	else
 		OLD=$(git -C "$TREE" rev-parse HEAD)
-		git -C "$TREE" config core.trustctime false
 		git -C "$TREE" am --abort >/dev/null 2>&1 || true
 		save_mtimes "$OLD"
 		$GIT -C "$TREE" tag -f base FETCH_HEAD >/dev/null
