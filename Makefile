@@ -14,14 +14,16 @@ HARNESS_T0 := $(shell date +%s)
 export HARNESS_T0
 export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS PATCHES VARIANT
 
-# The proof-matrix rows CI runs (make test) and the full set (make proof).
+# The proof-matrix rows CI runs (make test); make proof runs every row of
+# the base (KVER=6.12, or KVER=6.1, which has no oracle row).
 TEST_ROWS := negative oracle bisect regression
-PROOF_ROWS := negative oracle nomte bisect loo regression
+# The bases with a series (patches/<family>/); keep in step with lib.sh.
+FAMILIES := 6.12 6.1
 
 .PHONY: help deps verify test proof bench apply control lint series-check unit clean clean-source
 
 help:
-	@echo "make verify   apply patches/, build, boot every KVM mode x MTE cell, print the verdict"
+	@echo "make verify   apply patches/<base>/, build, boot every KVM mode x MTE cell, print the verdict"
 	@echo "make test     lint + series hygiene + unit tests + verify + CI proof rows (what CI runs)"
 	@echo "make proof    the whole proof matrix; regenerates Documentation/results.rst"
 	@echo "make bench    hot-path instruction counts and harness timings"
@@ -29,7 +31,8 @@ help:
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
 	@echo "make clean    free out/ but the downloads; make clean-source KSRC=...|KVER=...: one source"
 	@echo "make deps     install missing Debian packages and the arm64 busybox"
-	@echo "variables: KSRC=/path KVER=6.12|7.3 SERIES=patches|none MODES='nvhe hvhe protected protected-nvhe vhe'"
+	@echo "variables: KSRC=/path KVER=6.12|6.1|7.3 SERIES=patches|none MODES='nvhe hvhe protected protected-nvhe vhe'"
+	@echo "           (6.1 has no hVHE: MODES='nvhe protected-nvhe vhe')"
 	@echo "           MTE='off on forced' KCONFIG=default|nomte JOBS=N EXPECT=name|file BOOT_TIMEOUT=s RERUN=1"
 
 deps:
@@ -48,26 +51,28 @@ lint: deps
 	@bash scripts/lint.sh
 
 series-check: deps
-	@bash scripts/check-series.sh
-	@bash scripts/check-prev-debian.sh
+	@for v in $(FAMILIES); do KVER=$$v bash scripts/check-series.sh && \
+		KVER=$$v bash scripts/check-prev-debian.sh || exit 1; done
 
 unit:
 	@bash tests/run.sh
 
-# The main verify runs first (the proof rows compare against it) and again
-# at the end, from its cache, so that the run's last line is its verdict.
+# The main verify (6.12) runs first (the proof rows compare against it),
+# then 6.1's, and 6.12's again at the end, from its cache, so that the
+# run's last line is the main verdict.
 test: deps
 	@bash scripts/lint.sh
-	@bash scripts/check-series.sh
-	@bash scripts/check-prev-debian.sh
+	@for v in $(FAMILIES); do KVER=$$v bash scripts/check-series.sh && \
+		KVER=$$v bash scripts/check-prev-debian.sh || exit 1; done
 	@bash tests/run.sh
-	@bash scripts/verify.sh
-	@ROWS="$(TEST_ROWS)" bash scripts/proof.sh
-	@bash scripts/verify.sh
+	@KVER=6.12 bash scripts/verify.sh
+	@KVER=6.12 ROWS="$(TEST_ROWS)" bash scripts/proof.sh
+	@KVER=6.1 bash scripts/verify.sh
+	@KVER=6.12 bash scripts/verify.sh
 
 proof: deps
 	@bash scripts/verify.sh
-	@ROWS="$(PROOF_ROWS)" bash scripts/proof.sh
+	@bash scripts/proof.sh
 
 bench: deps
 	@bash scripts/bench.sh

@@ -47,11 +47,11 @@ timed() {
 	since "$t0"
 }
 
-# edited_patches DIR: a copy of patches/ whose first code hunk line is
+# edited_patches DIR: a copy of patches/6.12 whose first code hunk line is
 # changed in a way that still applies (a comment gains a word).
 edited_patches() {
 	local dir=$1 p
-	rm -rf "$dir" && cp -r "$ROOT/patches" "$dir"
+	rm -rf "$dir" && cp -r "$ROOT/patches/6.12" "$dir"
 	p=$(grep -l '^+ \* ' "$dir"/*.patch | head -n1)
 	sed -i '0,/^+ \* /s//+ * (edited) /' "$p"
 	basename "$p"

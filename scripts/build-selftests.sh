@@ -1,6 +1,7 @@
 #!/bin/bash
 # build-selftests.sh TREE BUILD: cross-build the KVM kselftests statically
-# (kselftest-install TARGETS=kvm, KDIR=BUILD for test modules). Output:
+# (kselftest-install TARGETS=kvm, KDIR=BUILD for test modules; on 6.1, whose
+# lib.mk has no TEST_GEN_MODS_DIR, mte_probe.ko is built with M=). Output:
 # BUILD/kselftest/kselftest_install/. Log: $OUT/logs/selftests-<name>.log.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +32,23 @@ fresh_module() {
 	echo "$BUILD" >"$dir/.harness-kdir"
 }
 
+# build_module: a lib.mk without TEST_GEN_MODS_DIR (6.1) neither builds nor
+# installs mte_probe.ko (install-selftests.sh hooks nothing there): build
+# it against BUILD and put it where kselftest-install puts it elsewhere.
+build_module() {
+	local dir=$TREE/tools/testing/selftests/kvm/mte_probe
+	local dest=$BUILD/kselftest/kselftest_install/kvm/mte_probe
+	[ -d "$dir" ] || return 0
+	grep -qs TEST_GEN_MODS_DIR "$TREE/tools/testing/selftests/lib.mk" && return 0
+	make -C "$BUILD" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+		-j"$JOBS" M="$dir" modules >>"$LOG" 2>&1 || {
+		grep -E 'error|Error' "$LOG" | tail -15 >&2
+		die "mte_probe.ko build failed (see $LOG)"
+	}
+	mkdir -p "$dest"
+	cp "$dir/mte_probe.ko" "$dest/mte_probe.ko"
+}
+
 main() {
 	stage "build: kvm selftests ($NAME)"
 	fresh_module
@@ -42,6 +60,7 @@ main() {
 	}
 	[ -d "$BUILD/kselftest/kselftest_install/kvm" ] ||
 		die "no kselftest_install/kvm produced (see $LOG)"
+	build_module
 }
 
 # main and exit on one line: editing this file during a run is harmless.

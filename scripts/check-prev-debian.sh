@@ -1,6 +1,7 @@
 #!/bin/bash
 # check-prev-debian.sh: the series must also apply to the previous Debian
-# linux-source-6.12 still in the archive, not only to the current one.
+# linux-source-$KVER (6.12 or 6.1) still in the archive, not only to the
+# current one.
 # Finds the second-newest version apt knows, downloads that package once
 # into out/pkg/ (apt-get download, no install), extracts only the files the
 # series touches and applies the series to them with git am and with
@@ -8,8 +9,9 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-PKG=linux-source-6.12
-PATCHES=${PATCHES:-$ROOT/patches}
+KVER=${KVER:-6.12}
+PKG=linux-source-$KVER
+PATCHES=$(patches_dir)
 
 # previous_version: the second-newest version of $PKG in apt's lists.
 previous_version() {

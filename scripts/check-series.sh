@@ -1,5 +1,6 @@
 #!/bin/bash
-# check-series.sh: series hygiene. Applies patches/*.patch in order with
+# check-series.sh: series hygiene. Applies the base's series
+# (patches/<family>/, e.g. patches/6.1 for KVER=6.1) in order with
 # 'git am' and with 'quilt push -a' in scratch copies of the files the
 # series touches (taken from the pristine base of KVER/KSRC), so a series
 # that only applies one way is caught. Exit non-zero naming the bad patch.
@@ -7,7 +8,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 need_tool git quilt
-PATCHES=${PATCHES:-$ROOT/patches}
+PATCHES=$(patches_dir)
 mapfile -t LIST < <(series_patches "$PATCHES")
 [ "${#LIST[@]}" != 0 ] || die "no patches in $PATCHES"
 for p in "${LIST[@]}"; do
@@ -50,4 +51,4 @@ done
 	sed 's/^/  /' "$SCRATCH/quilt.log" >&2
 	die "series does not apply with quilt push -a: $(grep -m1 -o 'Applying patch [^ ]*' "$SCRATCH/quilt.log" | tail -1)"
 }
-stage "series: applies with git am and quilt ($(wc -l <"$SCRATCH/quilt/patches/series") patches)"
+stage "series: $(basename "$PATCHES") applies with git am and quilt ($(wc -l <"$SCRATCH/quilt/patches/series") patches)"

@@ -63,6 +63,46 @@ kvm_arch_dir() {
 	fi
 }
 
+# The kernel families the project has a series for (patches/<family>/)
+# and Debian ships a linux-source for; 7.3 carries upstream's fix (the
+# oracle) and is only run bare.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+FAMILIES="6.12 6.1"
+
+# kernel_family: the family of the run's base: KVER (default 6.12), or
+# the VERSION.PATCHLEVEL of the tree KSRC ("?" when KSRC has none).
+kernel_family() {
+	if [ -n "${KSRC:-}" ]; then
+		kernel_version "$KSRC" 2>/dev/null | cut -d. -f1,2 || echo "?"
+	else
+		echo "${KVER:-6.12}"
+	fi
+}
+
+# patches_dir: the series directory of the run: PATCHES when set, else
+# patches/<family> of the run's base.
+patches_dir() {
+	echo "${PATCHES:-$ROOT/patches/$(kernel_family)}"
+}
+
+# family_config NAME: configs/NAME-<family>.txt for the run's base when the
+# base has its own (e.g. configs/smoke-6.1.txt), else configs/NAME.txt.
+family_config() {
+	local f
+	f=$ROOT/configs/$1-$(kernel_family).txt
+	[ -f "$f" ] || f=$ROOT/configs/$1.txt
+	echo "$f"
+}
+
+# family_modes FAMILY: the KVM modes a kernel family can boot. 6.1 has no
+# hVHE: its protected mode is protected nVHE.
+family_modes() {
+	case $1 in
+	6.1) echo "nvhe protected-nvhe vhe" ;;
+	*) echo "nvhe hvhe protected protected-nvhe vhe" ;;
+	esac
+}
+
 # series_patches DIR: the patch files of the series in order: DIR/series
 # (quilt's list) when present, else DIR/*.patch sorted by name.
 series_patches() {

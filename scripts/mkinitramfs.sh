@@ -2,9 +2,10 @@
 # mkinitramfs.sh BUILD OUTPUT: pack the guest initramfs (cpio newc,
 # uncompressed): busybox-static, /init (scripts/guest-init.sh), /tests.txt
 # and the selected KVM selftests from BUILD/kselftest/kselftest_install/kvm
-# plus the mte_probe module. Tests: the smoke set (configs/smoke.txt; an
-# "a|b" line takes the first name that exists) followed by the MTE tests
-# when they were installed.
+# plus the mte_probe module. Tests: the smoke set (configs/smoke.txt, or
+# the base's own configs/smoke-<family>.txt, e.g. smoke-6.1.txt; an "a|b"
+# line takes the first name that exists) followed by the MTE tests when
+# they were installed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -13,7 +14,7 @@ BUILD=$1
 OUTPUT=$2
 INST=$BUILD/kselftest/kselftest_install/kvm
 BUSYBOX=$OUT/busybox/bin/busybox
-SMOKE=${SMOKE:-$ROOT/configs/smoke.txt}
+SMOKE=${SMOKE:-$(family_config smoke)}
 MTE_TESTS="mte_host_probe mte_guest mte_userspace"
 
 need_tool cpio

@@ -32,7 +32,8 @@ import sys
 
 MODE_LINE = re.compile(r"kvm \[\d+\]: (.+?) mode initialized successfully")
 EXPECTED_MODE = {
-    "nvhe": re.compile(r"Hyp nVHE"),
+    # 6.1 prints plain "Hyp mode initialized successfully" for nVHE.
+    "nvhe": re.compile(r"Hyp( nVHE)?"),
     "hvhe": re.compile(r"Hyp hVHE"),
     "protected": re.compile(r"Protected hVHE"),
     "protected-nvhe": re.compile(r"Protected nVHE"),

@@ -2,7 +2,8 @@
 # prepare-tree.sh: produce the kernel source tree the harness builds from.
 # Usage: prepare-tree.sh [--name]  (--name: only print <src-id>-<series>)
 # Input (env): KSRC (user tree, never modified) or KVER (Debian linux-source),
-# SERIES=patches|none, PATCHES (the series directory, default patches/),
+# SERIES=patches|none, PATCHES (the series directory, default
+# patches/<family>, e.g. patches/6.12 for KVER=6.12 or a 6.12.y KSRC),
 # VARIANT (a tree of its own, <src-id>-<series>.<variant>, so that trying
 # other series does not disturb the main tree's incremental build).
 # Output: $OUT/trees/<src-id>-<series>, a git repo with
@@ -16,7 +17,7 @@ set -eu
 
 KVER=${KVER:-6.12}
 SERIES=${SERIES:-patches}
-PATCHES=${PATCHES:-$ROOT/patches}
+PATCHES=$(patches_dir)
 GIT="git -c user.name=harness -c user.email=harness@localhost -c advice.detachedHead=false"
 
 case $SERIES in patches | none) ;; *) die "SERIES must be 'patches' or 'none', not '$SERIES'" ;; esac
@@ -30,10 +31,11 @@ src_id() {
 	fi
 }
 
-# private_apt_download PKG DIR: fetch PKG's .deb into DIR through a private
-# apt configuration whose mirror is taken from this machine's apt sources.
+# private_apt_download PKG SUITE DIR: fetch PKG's .deb into DIR through a
+# private apt configuration for SUITE whose mirror is taken from this
+# machine's apt sources.
 private_apt_download() {
-	local pkg=$1 dir=$2 uri
+	local pkg=$1 suite=$2 dir=$3 uri
 	uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
 		/etc/apt/sources.list.d/*.sources 2>/dev/null | grep -m1 '/debian/*$' || true)
 	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
@@ -46,7 +48,7 @@ private_apt_download() {
 	cat >"$dir/apt/parts/backports.sources" <<SRC
 Types: deb
 URIs: $uri
-Suites: trixie-backports
+Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
@@ -59,21 +61,28 @@ SRC
 		die "apt-get download $pkg failed (see $dir/apt.log)"
 }
 
-# deb_tarball: path of the linux-source tarball for $KVER (fetching it).
+# deb_tarball: path of the linux-source tarball for $KVER (fetching it:
+# 6.1 is Debian 12's own kernel, taken from the machine's apt sources as
+# they are, then from bookworm on its mirror; 7.3 from trixie-backports).
 deb_tarball() {
-	local t=/usr/src/linux-source-$KVER.tar.xz dir deb
+	local t=/usr/src/linux-source-$KVER.tar.xz dir deb suite
 	[ -f "$t" ] && { echo "$t"; return; }
 	case $KVER in
 	6.12) die "$t missing: install linux-source-6.12 (make deps)" ;;
-	7.3) ;;
-	*) die "KVER must be 6.12 or 7.3, not '$KVER'" ;;
+	6.1 | 7.3) ;;
+	*) die "KVER must be 6.12, 6.1 or 7.3, not '$KVER'" ;;
 	esac
 	dir=$OUT/pkg/linux-source-$KVER
 	t=$dir/x/usr/src/linux-source-$KVER.tar.xz
 	if [ ! -f "$t" ]; then
 		stage "source: downloading linux-source-$KVER" >&2
 		rm -rf "$dir" && mkdir -p "$dir"
-		private_apt_download "linux-source-$KVER" "$dir"
+		chmod 0777 "$dir"
+		if [ "$KVER" != 6.1 ] ||
+			! (cd "$dir" && apt-get -qq download "linux-source-$KVER") >"$dir/apt.log" 2>&1; then
+			case $KVER in 6.1) suite=bookworm ;; *) suite=trixie-backports ;; esac
+			private_apt_download "linux-source-$KVER" "$suite" "$dir"
+		fi
 		deb=$(ls "$dir"/linux-source-"$KVER"_*.deb)
 		dpkg-deb -x "$deb" "$dir/x" && rm -f "$deb"
 		[ -f "$t" ] || die "$deb did not contain $t"
@@ -359,6 +368,8 @@ main() {
 	HERE=$PWD
 	[ -z "${KSRC:-}" ] || KSRC=$(realpath -m "$KSRC")
 	check_ksrc
+	[ "$SERIES" = none ] || [ -d "$PATCHES" ] ||
+		die "no series for Linux $(kernel_family): $PATCHES does not exist (SERIES=none builds the bare base)"
 	[ -f "$BASE/harness-id" ] || need_space "$(base_need)" "the copy of ${KSRC:-linux-source-$KVER}"
 	ensure_base "$BASE"
 	HASH=$(inputs_hash)

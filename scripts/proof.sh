@@ -1,22 +1,34 @@
 #!/bin/bash
-# proof.sh: the proof matrix. Shows that the suite goes red where it must:
-# unpatched 6.12 fails, upstream 7.3 passes, a CONFIG_ARM64_MTE=n kernel is
-# enforced, every prefix of the series boots cleanly, every patch is caught
-# by a named test when left out, and the smoke set does not regress.
+# proof.sh: the proof matrix of one base (KVER=6.12, the default, or 6.1).
+# Shows that the suite goes red where it must: the unpatched base fails,
+# upstream 7.3 passes (6.12 only: the oracle is one kernel for all bases),
+# a CONFIG_ARM64_MTE=n kernel is enforced, every prefix of the base's
+# series boots cleanly, every patch is caught by a named test when left
+# out, and the base's smoke set does not regress.
 # Each row runs verify.sh (or reads its results) and records whether the
-# control held and how long it took, in out/results/proof/rows/<n>.tsv
+# control held and how long it took, in out/results/proof/<KVER>/rows/<n>.tsv
 # (rows not run keep their last result); then results-rst.py regenerates
-# Documentation/results.rst from them.
-# Env: ROWS (subset of: negative oracle nomte bisect loo regression), JOBS.
+# Documentation/results.rst from every base's rows.
+# Env: KVER, ROWS (subset of: negative oracle nomte bisect loo regression;
+# default all of them that the base has), JOBS.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 SCRIPTS=$ROOT/scripts
-ROWS=${ROWS:-negative oracle nomte bisect loo regression}
-PROOF=$OUT/results/proof
-WORK=$OUT/proof
-KV=$(awk -F' *= *' '$1=="SUBLEVEL"{print "6.12." $2; exit}' \
-	"$OUT/trees/deb-6.12-patches/Makefile" 2>/dev/null || true)
+[ -z "${KSRC:-}" ] || die "proof.sh runs on Debian's sources (KVER=6.12 or 6.1), not KSRC"
+export KVER=${KVER:-6.12}
+case " $FAMILIES " in *" $KVER "*) ;; *) die "KVER: no series for '$KVER' (proof bases: $FAMILIES)" ;; esac
+if [ "$KVER" = 6.12 ]; then
+	ROWS=${ROWS:-negative oracle nomte bisect loo regression}
+	LOO_MODE=protected
+else
+	ROWS=${ROWS:-negative nomte bisect loo regression}
+	LOO_MODE=protected-nvhe
+fi
+SERIES_DIR=$ROOT/patches/$KVER
+PROOF=$OUT/results/proof/$KVER
+WORK=$OUT/proof/$KVER
+KV=$(kernel_version "$OUT/trees/deb-$KVER-patches" 2>/dev/null || true)
 mkdir -p "$PROOF/rows" "$WORK"
 BROKEN=0
 WHY=()
@@ -43,12 +55,12 @@ explain() {
 }
 
 # run_verify LABEL VAR=VALUE...: verify.sh with the given environment, its
-# output in $PROOF/LABEL.log and its results under out/results/LABEL.
+# output in $PROOF/LABEL.log and its results under out/results/KVER-LABEL.
 run_verify() {
 	local label=$1
 	shift
 	stage "proof: verify $label ($*)"
-	env LABEL="$label" "$@" bash "$SCRIPTS/verify.sh" >"$PROOF/$label.log" 2>&1
+	env LABEL="$KVER-$label" "$@" bash "$SCRIPTS/verify.sh" >"$PROOF/$label.log" 2>&1
 }
 
 # series_dir NAME N...: a patch directory holding patches number N... only.
@@ -57,17 +69,17 @@ series_dir() {
 	shift
 	rm -rf "$dir" && mkdir -p "$dir"
 	for n in "$@"; do
-		p=$(sed -n "${n}p" "$ROOT/patches/series")
-		cp "$ROOT/patches/$p" "$dir/"
+		p=$(sed -n "${n}p" "$SERIES_DIR/series")
+		cp "$SERIES_DIR/$p" "$dir/"
 		echo "$p" >>"$dir/series"
 	done
 	echo "$dir"
 }
 
-# failing_tests LABEL: "cell:test" for every failed test of a run, and
-# "cell:crash" for a cell whose boot check failed.
+# failing_tests LABEL: "cell:test" for every failed test of run_verify
+# LABEL, and "cell:crash" for a cell whose boot check failed.
 failing_tests() {
-	python3 - "$OUT/results/$1" <<'PY'
+	python3 - "$OUT/results/$KVER-$1" <<'PY'
 import glob, json, sys
 out = []
 for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
@@ -89,7 +101,7 @@ row_negative() {
 	# nothing where the series makes it pass.
 	python3 "$SCRIPTS/reach-report.py" "$OUT/results/$KV-none" --check \
 		>"$PROOF/control-reach.txt" || st=BROKEN
-	record "1 negative control (6.12, SERIES=none)" "$st" $((SECONDS - t0)) \
+	record "1 negative control ($KVER, SERIES=none)" "$st" $((SECONDS - t0)) \
 		"$(head -c 2000 "$PROOF/control-reach.txt" | tr '\n' ' ')" \
 		"$PROOF/control-none.log" "$PROOF/control-reach.txt"
 }
@@ -99,6 +111,7 @@ row_negative() {
 # "make verify KCONFIG=nomte" use too.
 row_oracle() {
 	local t0=$SECONDS st=holds
+	[ "$KVER" = 6.12 ] || die "ROWS: the oracle row (7.3) is run with KVER=6.12"
 	# Our tests only: the smoke set guards 6.12 against the series, and
 	# 7.3's own debug-exceptions test can WARN under TCG (seen once in
 	# mark_page_dirty_in_slot), which says nothing about MTE. The
@@ -114,21 +127,21 @@ row_nomte() {
 	local t0=$SECONDS st=holds
 	stage "proof: verify KCONFIG=nomte"
 	KCONFIG=nomte bash "$SCRIPTS/verify.sh" >"$PROOF/nomte.log" 2>&1 || st=BROKEN
-	record "3 CONFIG_ARM64_MTE=n kernel (patched 6.12)" "$st" $((SECONDS - t0)) \
+	record "3 CONFIG_ARM64_MTE=n kernel (patched $KVER)" "$st" $((SECONDS - t0)) \
 		"$(tail -n1 "$PROOF/nomte.log")" "$PROOF/nomte.log"
 }
 
 # w1_check LABEL: W=1 build of the objects the series touches, from the
 # proof tree, in a build directory of its own; prints the warning count.
 w1_check() {
-	local tree=$OUT/trees/deb-6.12-patches.proof b=$OUT/build/deb-6.12-patches.proof-w1 n
+	local tree=$OUT/trees/deb-$KVER-patches.proof b=$OUT/build/deb-$KVER-patches.proof-w1 n
 	mkdir -p "$b"
-	[ -f "$b/.config" ] || cp "$OUT/build/deb-6.12-patches-default/.config" "$b/.config"
+	[ -f "$b/.config" ] || cp "$OUT/build/deb-$KVER-patches-default/.config" "$b/.config"
 	make -C "$tree" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$b" \
 		-j"${JOBS:-$(nproc)}" W=1 olddefconfig arch/arm64/kernel/cpufeature.o \
 		arch/arm64/kernel/cpuinfo.o arch/arm64/kernel/head.o \
 		arch/arm64/kvm/arm.o arch/arm64/kvm/sys_regs.o \
-		arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o >"$PROOF/$1-w1.log" 2>&1 ||
+		arch/arm64/kvm/hyp/vhe/switch.o arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o >"$PROOF/$1-w1.log" 2>&1 ||
 		die "W=1 build failed for $1 (see $PROOF/$1-w1.log)"
 	n=$(grep -c 'warning:' "$PROOF/$1-w1.log" || true)
 	echo "$n"
@@ -138,7 +151,7 @@ w1_check() {
 # are booted in every cell with our tests only and must not crash.
 row_bisect() {
 	local t0 st k dir n w base_w=0 bad=0 detail="" total logs=()
-	total=$(grep -c . "$ROOT/patches/series")
+	total=$(grep -c . "$SERIES_DIR/series")
 	rm -f "$PROOF/bisect.tsv"
 	for k in $(seq 0 "$total"); do
 		t0=$SECONDS
@@ -153,7 +166,7 @@ row_bisect() {
 			continue
 		fi
 		st=clean
-		rm -rf "$OUT/results/prefix-$k"
+		rm -rf "$OUT/results/$KVER-prefix-$k"
 		if ! run_verify "prefix-$k" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null EXPECT=bisect; then
 			# Every test result is acceptable here, so a failed run is
 			# either a crashed cell or the harness itself failing.
@@ -180,18 +193,19 @@ row_bisect() {
 
 row_loo() {
 	local t0=$SECONDS i dir keep caught st=holds total logs=()
-	total=$(grep -c . "$ROOT/patches/series")
+	total=$(grep -c . "$SERIES_DIR/series")
 	rm -f "$PROOF/loo.tsv"
 	for i in $(seq 1 "$total"); do
 		keep=$(seq 1 "$total" | grep -vx "$i" | tr '\n' ' ')
 		# shellcheck disable=SC2086
 		dir=$(series_dir "without-$i" $keep)
-		rm -rf "$OUT/results/without-$i"
+		rm -rf "$OUT/results/$KVER-without-$i"
 		caught=""
-		# Protected hVHE: the one mode where every patch can matter (a CPU
-		# brought back by the pKVM PSCI relay is what patch 1 protects).
+		# The base's protected mode (hVHE on 6.12, nVHE on 6.1): the one
+		# mode where every patch can matter (a CPU brought back by the
+		# pKVM PSCI relay is what patch 1 protects).
 		if ! run_verify "without-$i" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null \
-			MODES=protected MTE="off on"; then
+			MODES=$LOO_MODE MTE="off on"; then
 			caught=$(failing_tests "without-$i")
 			# A run that failed without a failing test or crashed cell
 			# is the harness failing, not a test catching anything.
@@ -201,8 +215,8 @@ row_loo() {
 				logs+=("$PROOF/without-$i.log")
 			}
 		fi
-		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$ROOT/patches/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
-		if [ -z "$caught" ] && ! grep -q "^${i}[[:space:]]" "$ROOT/configs/untestable.txt" 2>/dev/null; then
+		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$SERIES_DIR/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
+		if [ -z "$caught" ] && ! grep -q "^${i}[[:space:]]" "$(family_config untestable)" 2>/dev/null; then
 			st=BROKEN
 		fi
 	done

@@ -3,7 +3,8 @@
 """results-rst.py OUT_RESULTS: regenerate Documentation/results.rst.
 
 Reads what verify.sh, proof.sh and bench.sh left under out/results (one
-directory of per-cell JSON per run, proof/rows/*.tsv, proof/*.tsv,
+directory of per-cell JSON per run, proof/<base>/rows/*.tsv and
+proof/<base>/*.tsv for each base (6.12, 6.1),
 bench/*.txt) and prints the reStructuredText page on stdout. Every figure
 and table comes from those files, and a table with no data behind it says
 so; only the short explanations around them (where upstream differs, why
@@ -28,7 +29,16 @@ RUN_TITLES = [
     (r"7\.3\.\d+-none", "Upstream oracle: 7.3 with its own fix (``KVER=7.3 SERIES=none``)"),
     (r"6\.12\.\d+-patches-nomte",
      "Patched 6.12 built with ``CONFIG_ARM64_MTE=n`` (``KCONFIG=nomte``)"),
+    (r"6\.1\.\d+-patches", "Patched 6.1 (``make verify KVER=6.1``)"),
+    (r"6\.1\.\d+-none", "Negative control: unpatched 6.1 (``KVER=6.1 SERIES=none``)"),
+    (r"6\.1\.\d+-patches-nomte",
+     "Patched 6.1 built with ``CONFIG_ARM64_MTE=n`` (``KVER=6.1 KCONFIG=nomte``)"),
 ]
+# The bases with a series and a proof matrix, and what differs between them.
+BASES = {
+    "6.12": {"modes": "five modes", "loo": "protected hVHE"},
+    "6.1": {"modes": "three modes (6.1 has no hVHE)", "loo": "protected nVHE"},
+}
 
 
 def table(head, rows):
@@ -122,21 +132,24 @@ def tsv(path):
         return []
 
 
-def untestable(root):
+def untestable(root, base):
     reasons = {}
-    for row in tsv(os.path.join(root, "configs", "untestable.txt")):
+    path = os.path.join(root, "configs", f"untestable-{base}.txt")
+    if not os.path.exists(path):
+        path = os.path.join(root, "configs", "untestable.txt")
+    for row in tsv(path):
         if row and not row[0].startswith("#") and len(row) > 1:
             reasons[row[0]] = row[1]
     return reasons
 
 
-def proof_section(results, root):
-    proof = os.path.join(results, "proof")
-    out = [title("Proof matrix", "-")]
+def proof_section(results, root, base):
+    proof = os.path.join(results, "proof", base)
+    out = [title(f"Proof matrix: {base}", "-")]
     rows = [r for path in sorted(glob.glob(os.path.join(proof, "rows", "*.tsv")))
             for r in tsv(path)]
     if not rows:
-        return "\n".join(out) + "\nNot run yet (``make proof``).\n"
+        return "\n".join(out) + f"\nNot run yet (``make proof KVER={base}``).\n"
     out.append(table(["control", "result", "seconds"],
                      [[r[0], r[1], r[2]] for r in rows]))
     out.append("\nWhat each control saw:\n")
@@ -144,16 +157,16 @@ def proof_section(results, root):
     bis = tsv(os.path.join(proof, "bisect.tsv"))
     if bis:
         out.append("\nBisect safety: every prefix of the series, booted in every "
-                   "cell of the matrix (five modes, MTE off, on and forced; our "
-                   "tests only), plus a ``W=1`` build of the objects the series "
-                   "touches.\n")
+                   f"cell of the matrix ({BASES[base]['modes']}, MTE off, on and "
+                   "forced; our tests only), plus a ``W=1`` build of the objects "
+                   "the series touches.\n")
         out.append(table(["patches applied", "result", "crashed cells", "seconds"], bis))
     loo = tsv(os.path.join(proof, "loo.tsv"))
     if loo:
-        why = untestable(root)
+        why = untestable(root, base)
         out.append("\nEvery patch is load-bearing: the series without patch *i* "
-                   "(protected hVHE, MTE off and on; our tests only); the tests that "
-                   "fail.\n")
+                   f"({BASES[base]['loo']}, MTE off and on; our tests only); the "
+                   "tests that fail.\n")
         out.append(table(["without", "patch", "caught by (cell:test)"],
                          [[r[0], r[1][5:].replace(".patch", ""),
                            r[2] if r[2] != "none" else "none (see below)"]
@@ -161,6 +174,14 @@ def proof_section(results, root):
         out += [f"\nPatch {r[0]} is caught by no test: "
                 f"{why.get(r[0], 'UNEXPLAINED: this breaks the control.')}"
                 for r in loo if r[2] == "none"]
+    reg = os.path.join(proof, "regression.txt")
+    if os.path.exists(reg):
+        with open(reg, encoding="utf-8") as f:
+            lines = f.read().strip().splitlines()
+        out.append(f"\nSmoke-set regression guard (unpatched vs patched {base}):\n")
+        out.append("::\n\n" + "\n".join("  " + x for x in lines[-30:]))
+    if base != "6.12":
+        return "\n".join(out) + "\n"
     out.append("\nWhere upstream 7.3 and the series differ in behaviour (details in "
                ":doc:`design`):\n")
     out += [
@@ -180,12 +201,6 @@ def proof_section(results, root):
         "clears ``TID5``. Only resume from hibernation would show it; the matrix "
         "has no hibernation.",
     ]
-    reg = os.path.join(proof, "regression.txt")
-    if os.path.exists(reg):
-        with open(reg, encoding="utf-8") as f:
-            lines = f.read().strip().splitlines()
-        out.append("\nSmoke-set regression guard (unpatched vs patched 6.12):\n")
-        out.append("::\n\n" + "\n".join("  " + x for x in lines[-30:]))
     return "\n".join(out) + "\n"
 
 
@@ -235,7 +250,8 @@ def main(argv):
         for run in runs:
             if re.fullmatch(pattern, run):
                 parts.append(run_section(results, run, heading))
-    parts.append(proof_section(results, root))
+    for base in BASES:
+        parts.append(proof_section(results, root, base))
     parts.append(bench_section(results))
     print("\n".join(p for p in parts if p))
     return 0

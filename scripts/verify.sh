@@ -15,7 +15,8 @@ set -eu
 SCRIPTS=$ROOT/scripts
 export KVER=${KVER:-6.12} SERIES=${SERIES:-patches} KCONFIG=${KCONFIG:-default}
 export JOBS=${JOBS:-$(nproc)}
-MODES=${MODES:-nvhe hvhe protected protected-nvhe vhe}
+FAMILY=$(kernel_family)
+MODES=${MODES:-$(family_modes "$FAMILY")}
 MTE=${MTE:-off on forced}
 EXPECT=${EXPECT:-}
 RERUN=${RERUN:-0}
@@ -25,16 +26,18 @@ export QEMU
 
 check_args() {
 	local m
+	case $KVER in 6.12 | 6.1 | 7.3) ;; *) die "KVER must be 6.12, 6.1 or 7.3, not '$KVER'" ;; esac
 	for m in $MODES; do
-		case $m in nvhe | hvhe | protected | protected-nvhe | vhe) ;;
-		*) die "MODES: unknown mode '$m' (nvhe hvhe protected protected-nvhe vhe)" ;; esac
+		case " $(family_modes "$FAMILY") " in
+		*" $m "*) ;;
+		*) die "MODES: no mode '$m' in Linux $FAMILY (it has: $(family_modes "$FAMILY"))" ;;
+		esac
 	done
 	for m in $MTE; do
 		case $m in on | off | forced) ;; *) die "MTE: want 'on', 'off' and/or 'forced', not '$m'" ;; esac
 	done
 	[ -n "$MODES" ] || die "MODES is empty"
 	[ -n "$MTE" ] || die "MTE is empty"
-	case $KVER in 6.12 | 7.3) ;; *) die "KVER must be 6.12 or 7.3, not '$KVER'" ;; esac
 	case $KCONFIG in default | nomte) ;; *) die "KCONFIG must be default or nomte, not '$KCONFIG'" ;; esac
 	case $SERIES in patches | none) ;; *) die "SERIES must be patches or none, not '$SERIES'" ;; esac
 }

@@ -28,12 +28,30 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
-/* 7.x moved the ESR definitions to <asm/esr.h>; 6.12 has its own names. */
+/*
+ * The KVM selftest library differs between the kernels this test is built
+ * in. 7.x moved the ESR definitions to <asm/esr.h>; 6.12 has its own names;
+ * 6.1 names no EC 0. 6.1's library (before guest printf, 6.6) formats no
+ * guest assert message and (before 6.2) leaves ucall_init() to the test;
+ * 6.2 to 6.5 are not supported.
+ */
 #ifdef ESR_ELx_EC_UNKNOWN
 #define KVM_SELFTEST_LIB_7X	1
 #define GUEST_EC_UNKNOWN	ESR_ELx_EC_UNKNOWN
-#else
+#elif defined(ESR_EC_UNKNOWN)
 #define GUEST_EC_UNKNOWN	ESR_EC_UNKNOWN
+#else
+#define GUEST_EC_UNKNOWN	0x00
+#endif
+#ifndef GUEST_PRINTF
+#define KVM_SELFTEST_LIB_61	1
+/* The host reports the failed condition's text. */
+#define GUEST_ASSERT_MSG(cond, fmt, args...)	GUEST_ASSERT(cond)
+#else
+#define GUEST_ASSERT_MSG(cond, fmt, args...)	__GUEST_ASSERT(cond, fmt, ##args)
+#endif
+#ifndef MT_NORMAL
+#define MT_NORMAL		4	/* Normal memory in DEFAULT_MAIR_EL1 */
 #endif
 #define GUEST_EC_SYS64		0x18
 #define GUEST_ESR_EC(esr)	(((esr) >> 26) & 0x3f)
@@ -96,10 +114,10 @@ static void record(int i, uint64_t pc, uint64_t val)
 	res.esr[i] = undef_count ? undef_esr : 0;
 	res.elr_off[i] = undef_count ? (int64_t)(undef_elr - pc) : 0;
 	res.val[i] = val;
-	__GUEST_ASSERT(!undef_count || accesses[i].dir != A_MRS ||
-		       val == POISON,
-		       "MRS %s UNDEFed but its destination changed to 0x%lx",
-		       accesses[i].reg, val);
+	GUEST_ASSERT_MSG(!undef_count || accesses[i].dir != A_MRS ||
+			 val == POISON,
+			 "MRS %s UNDEFed but its destination changed to 0x%lx",
+			 accesses[i].reg, val);
 }
 
 #define guest_mrs(i, enc)						\
@@ -160,8 +178,8 @@ static void guest_tags(void)
 		     "ldg %0, [%1]" : "+r" (v) : "r" (tag_page) : "memory");
 	res.ldg_exc = undef_count;
 	res.tag = (v >> 56) & 0xf;
-	__GUEST_ASSERT(res.ldg_exc || !(v & ~(0xfUL << 56)),
-		       "LDG changed bits outside the tag: 0x%lx", v);
+	GUEST_ASSERT_MSG(res.ldg_exc || !(v & ~(0xfUL << 56)),
+			 "LDG changed bits outside the tag: 0x%lx", v);
 
 	write_sysreg(sctlr, sctlr_el1);
 	write_sysreg(mair, mair_el1);
@@ -200,9 +218,11 @@ static void run_guest(struct kvm_vcpu *vcpu)
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 			break;
+#ifndef KVM_SELFTEST_LIB_61
 		case UCALL_PRINTF:
 			ksft_print_msg("guest: %s", uc.buffer);
 			break;
+#endif
 		case UCALL_DONE:
 			return;
 		default:
@@ -231,6 +251,9 @@ static struct kvm_vm *create_vm(bool mte, struct kvm_vcpu **vcpu, int *err)
 	/* With FEAT_IDST, GMID_EL1 (ID space) reports EC 0x18, not UNDEF. */
 	vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, GUEST_EC_SYS64,
 				guest_undef_handler);
+#ifdef KVM_SELFTEST_LIB_61
+	ucall_init(vm, NULL);
+#endif
 	return vm;
 }
 

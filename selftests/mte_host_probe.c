@@ -27,6 +27,10 @@
  * install directory layout (../mte_probe/), or given with -m PATH or the
  * MTE_PROBE_KO environment variable.
  */
+#ifndef _GNU_SOURCE
+/* sched_{get,set}affinity(), CPU_SET(), sched_getcpu(); 6.1's CFLAGS lack it */
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -114,11 +118,24 @@ struct result {
 #define VEC_CUR_SP0_SYNC	0x000ULL
 #define VEC_CUR_SPX_SYNC	0x200ULL
 
-/* 7.x moved the ESR definitions to <asm/esr.h>; 6.12 has its own names. */
+/*
+ * The KVM selftest library differs between the kernels this test is built
+ * in. 7.x moved the ESR definitions to <asm/esr.h>; 6.12 has its own names;
+ * 6.1 names no EC 0. 6.1's library (before guest printf, 6.6; the test
+ * supports no 6.2 to 6.5 library) leaves ucall_init() to the test.
+ */
 #ifdef ESR_ELx_EC_UNKNOWN
 #define GUEST_EC_UNKNOWN	ESR_ELx_EC_UNKNOWN
-#else
+#elif defined(ESR_EC_UNKNOWN)
 #define GUEST_EC_UNKNOWN	ESR_EC_UNKNOWN
+#else
+#define GUEST_EC_UNKNOWN	0x00
+#endif
+#ifndef GUEST_PRINTF
+#define KVM_SELFTEST_LIB_61	1
+#endif
+#ifndef MT_NORMAL
+#define MT_NORMAL		4	/* Normal memory in DEFAULT_MAIR_EL1 */
 #endif
 
 struct hostinfo {
@@ -620,6 +637,9 @@ static bool run_guest_on(int cpu)
 		    "pinning to cpu%d: %s", cpu, strerror(errno));
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+#ifdef KVM_SELFTEST_LIB_61
+	ucall_init(vm, NULL);
+#endif
 	vcpu_run(vcpu);
 	ok = get_ucall(vcpu, &uc) == UCALL_DONE && sched_getcpu() == cpu;
 	if (!ok)
@@ -691,6 +711,9 @@ static int run_ata_guest(void)
 	vcpu_init_descriptor_tables(vcpu);
 	vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, GUEST_EC_UNKNOWN,
 				ata_guest_exception);
+#ifdef KVM_SELFTEST_LIB_61
+	ucall_init(vm, NULL);
+#endif
 	vcpu_run(vcpu);
 	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC,
 		    "ATA guest: no sync before its tag access (ucall %lu)",
@@ -714,6 +737,29 @@ static int run_ata_guest(void)
 }
 
 /* ---- host log ---- */
+
+/*
+ * A VM kept alive for the whole test. KVM may let go of EL2 while no VM
+ * exists: 6.1 in non-protected nVHE always does (it resets to the hyp
+ * stub at the end of its init and when the last VM goes away), as does
+ * 6.12 with kvm.enable_virt_at_load=0. The host then runs under the stub,
+ * where nothing is enforced by design. The probes are about the host KVM
+ * runs, so KVM must hold EL2 throughout, also on a CPU that comes back
+ * online. Returns the VM's fd, or -1 with errno set.
+ */
+static int hold_vm(void)
+{
+	int kvm, vm, err;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -1;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	err = errno;
+	close(kvm);
+	errno = err;
+	return vm;
+}
 
 static void kmsg_start(void)
 {
@@ -769,7 +815,7 @@ static void usage(const char *name)
 int main(int argc, char *argv[])
 {
 	int cpus[MAX_CPUS], hp[MAX_CPUS], gcpus[MAX_CPUS];
-	int nr, nr_hp, nr_g = 0, i, opt, loaded;
+	int nr, nr_hp, nr_g = 0, i, opt, loaded, held_vm;
 	char path[PATH_MAX], why[128];
 	const char *modopt = NULL;
 	struct hostinfo hi;
@@ -849,8 +895,13 @@ int main(int argc, char *argv[])
 		ksft_exit_skip("%s\n", reason);
 	}
 
+	held_vm = hold_vm();
+	if (held_vm < 0)
+		ksft_exit_fail_msg("cannot create a VM to keep KVM at EL2: %s\n",
+				   strerror(errno));
+
 	nr = online_cpus(cpus);
-	ksft_print_msg("%d online CPU(s)\n", nr);
+	ksft_print_msg("%d online CPU(s), one VM held open\n", nr);
 	probe_phase("boot", cpus, nr, "no online CPU?");
 
 	nr_hp = hotplug_cpus(cpus, nr, hp, why, sizeof(why));
@@ -901,6 +952,7 @@ int main(int argc, char *argv[])
 	}
 
 	kmsg_check();
+	close(held_vm);
 	close(probe_fd);
 	if (loaded > 0)
 		unload_module();

@@ -350,7 +350,12 @@ for f in bash dirname date nproc env cat make git rsync python3 cpio flex bison 
 done
 t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
 	env PATH="$TMP/bin" bash "$S/verify.sh"
-t "verify: bad MODES is refused" 1 "^error: MODES: unknown mode 'hvhe2'" env MODES=hvhe2 bash "$S/verify.sh"
+t "verify: bad MODES is refused" 1 "^error: MODES: no mode 'hvhe2' in Linux 6.12" env MODES=hvhe2 bash "$S/verify.sh"
+t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe\)" \
+	env KVER=6.1 MODES=hvhe bash "$S/verify.sh"
+t "verify: unknown KVER is refused" 1 "^error: KVER must be 6.12, 6.1 or 7.3, not '6.0'" env KVER=6.0 bash "$S/verify.sh"
+t "prepare: a base without a series needs SERIES=none" 1 "^error: no series for Linux 7.3: .*patches/7.3 does not exist" \
+	env HARNESS_OUT="$TMP/noseries" KVER=7.3 SERIES=patches bash "$S/prepare-tree.sh"
 t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/verify.sh"
 t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
 	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/verify.sh"

@@ -566,6 +566,16 @@ static const struct file_operations probe_fops = {
 	.llseek	= default_llseek,
 };
 
+/* hVHE came with 6.6 (its cpucap, generated as a macro, with it). */
+static bool probe_has_hvhe(void)
+{
+#ifdef ARM64_KVM_HVHE
+	return has_hvhe();
+#else
+	return false;
+#endif
+}
+
 static ssize_t info_read(struct file *file, char __user *ubuf,
 			 size_t count, loff_t *ppos)
 {
@@ -575,7 +585,7 @@ static ssize_t info_read(struct file *file, char __user *ubuf,
 	len = scnprintf(buf, sizeof(buf),
 			"el2=%d protected=%d hvhe=%d mte=%d hw_mte=%llu\n",
 			is_kernel_in_hyp_mode(), is_protected_kvm_enabled(),
-			has_hvhe(), system_supports_mte(),
+			probe_has_hvhe(), system_supports_mte(),
 			FIELD_GET(PFR1_MTE, read_sysreg(id_aa64pfr1_el1)));
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
