@@ -39,20 +39,20 @@ deps:
 	@bash scripts/deps.sh
 
 verify: deps
-	@bash scripts/verify.sh
+	@bash scripts/pipeline/verify.sh
 
 apply: deps
-	@bash scripts/prepare-tree.sh
+	@bash scripts/pipeline/prepare-tree.sh
 
 control: deps
-	@SERIES=none EXPECT=series-none bash scripts/verify.sh
+	@SERIES=none EXPECT=series-none bash scripts/pipeline/verify.sh
 
 lint: deps
-	@bash scripts/lint.sh
+	@bash scripts/checks/lint.sh
 
 series-check: deps
-	@for v in $(FAMILIES); do KVER=$$v bash scripts/check-series.sh && \
-		KVER=$$v bash scripts/check-prev-debian.sh || exit 1; done
+	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
+		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
 
 unit:
 	@bash tests/run.sh
@@ -61,21 +61,21 @@ unit:
 # then 6.1's, and 6.12's again at the end, from its cache, so that the
 # run's last line is the main verdict.
 test: deps
-	@bash scripts/lint.sh
-	@for v in $(FAMILIES); do KVER=$$v bash scripts/check-series.sh && \
-		KVER=$$v bash scripts/check-prev-debian.sh || exit 1; done
+	@bash scripts/checks/lint.sh
+	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
+		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
 	@bash tests/run.sh
-	@KVER=6.12 bash scripts/verify.sh
-	@KVER=6.12 ROWS="$(TEST_ROWS)" bash scripts/proof.sh
-	@KVER=6.1 bash scripts/verify.sh
-	@KVER=6.12 bash scripts/verify.sh
+	@KVER=6.12 bash scripts/pipeline/verify.sh
+	@KVER=6.12 ROWS="$(TEST_ROWS)" bash scripts/proof/proof.sh
+	@KVER=6.1 bash scripts/pipeline/verify.sh
+	@KVER=6.12 bash scripts/pipeline/verify.sh
 
 proof: deps
-	@bash scripts/verify.sh
-	@bash scripts/proof.sh
+	@bash scripts/pipeline/verify.sh
+	@bash scripts/proof/proof.sh
 
 bench: deps
-	@bash scripts/bench.sh
+	@bash scripts/bench/bench.sh
 
 # clean: everything runs made under out/ but the downloads (out/pkg,
 # out/busybox); clean-source: only one source's copies (KSRC= or KVER=).

@@ -58,8 +58,8 @@ clean_all() {
 
 clean_source() {
 	local id l
-	[ -n "${KSRC:-}${KVER:-}" ] || die "clean-source: name the source with KSRC=<tree> or KVER=6.12|7.3"
-	id=$(KSRC=${KSRC:-} bash "$ROOT/scripts/prepare-tree.sh" --name)
+	[ -n "${KSRC:-}${KVER:-}" ] || die "clean-source: name the source with KSRC=<tree> or KVER=6.12|6.1|7.3"
+	id=$(KSRC=${KSRC:-} bash "$ROOT/scripts/pipeline/prepare-tree.sh" --name)
 	id=${id%-*}
 	l=$OUT/base/.lock-$id
 	if [ -e "$l" ]; then

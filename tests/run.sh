@@ -49,7 +49,7 @@ ok() {
 }
 
 parse() {
-	python3 "$S/parse-cell.py" "$@"
+	python3 "$S/pipeline/parse-cell.py" "$@"
 }
 
 # fake_tree DIR: the smallest tree prepare-tree.sh and install-selftests.sh accept.
@@ -137,7 +137,7 @@ t "parser: bad expectation file is a usage error" 2 'error: .*want .MODE MTE TES
 parse "$FIX/console-pass.log" --mode nvhe --mte off --json "$TMP/a.json" >/dev/null || true
 parse "$FIX/console-truncated.log" --mode nvhe --mte on --json "$TMP/b.json" >/dev/null || true
 t "summary: totals line is last and counts all cells" 0 '^5 passed, 3 failed, 0 skipped$' \
-	bash -c "python3 $S/summarize.py --run x --out $TMP/s.txt $TMP/a.json $TMP/b.json | tail -1"
+	bash -c "python3 $S/pipeline/summarize.py --run x --out $TMP/s.txt $TMP/a.json $TMP/b.json | tail -1"
 ok "summary: summary.txt ends with the totals line" \
 	bash -c "tail -1 $TMP/s.txt | grep -Eqx '[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped'"
 
@@ -145,46 +145,46 @@ ok "summary: summary.txt ends with the totals line" \
 touch "$TMP/Image" "$TMP/initrd"
 FQ=$FIX/bin/fake-qemu
 t "boot: QEMU without mte=on is refused" 1 '^error: .*does not support -machine virt,.*mte=on' \
-	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
+	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
 t "boot: missing QEMU is refused" 1 "^error: QEMU '/nonexistent/qemu' not found" \
-	env QEMU=/nonexistent/qemu bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
+	env QEMU=/nonexistent/qemu bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
 t "boot: hanging guest times out, console tail shown" 2 'timed out after 2s.*|  \| # selftests: kvm: get-reg-list' \
-	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
 t "boot: hanging guest's console tail has the last line" 2 '  \| # selftests: kvm: get-reg-list' \
-	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
 t "boot+parse: hung console grades incomplete" 1 'incomplete: plan 1..3 but 0 results' \
 	parse "$TMP/c1" --mode nvhe --mte off
 t "parser: a timed-out boot fails even with a complete stream" 1 '  nvhe-mteoff: boot timed out after 300s' \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --boot "timed out after 300s"
 t "boot: panicking guest boots, console captured" 0 '' \
 	env QEMU="$FQ" FAKE_QEMU=console FAKE_CONSOLE="$FIX/console-panic.log" \
-	bash "$S/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c2"
+	bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c2"
 t "boot+parse: panicking guest fails with the oops" 1 '\| .*Internal error: Oops' \
 	parse "$TMP/c2" --mode nvhe --mte off
 t "boot: cmdline of protected-nvhe, MTE off" 0 'kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0 arm64.nomte' \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected-nvhe off -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-nvhe off -
 t "boot: cmdline of vhe has no kvm-arm.mode" 0 '^console=ttyAMA0 panic=-1 harness.timeout=[0-9]+$' \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - vhe on -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - vhe on -
 t "boot: cmdline of hvhe (hVHE without protected mode), MTE off" 0 'kvm-arm.mode=nvhe arm64_sw.hvhe=1 arm64.nomte$' \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - hvhe off -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe off -
 t "boot: a forced cell claims MTE2 on the command line" 0 'kvm-arm.mode=protected id_aa64pfr1.mte=2$' \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected forced -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected forced -
 t "boot: a forced cell runs a machine without MTE2" 0 '^virt,virtualization=on,mte=off,gic-version=3$' \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - protected forced -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected forced -
 t "parser: a forced cell without the ignored-override line fails" 1 'forced cell: no .ID_AA64PFR1_EL1\[11:8\]: ignoring override' \
 	parse "$FIX/console-pass.log" --mode nvhe --mte forced
 t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe2'" \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - hvhe2 on -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe2 on -
 t "boot: unknown MTE value is refused" 1 "^error: MTE must be 'on', 'off' or 'forced'" \
-	env PRINT_CMDLINE=1 bash "$S/boot.sh" - - nvhe half -
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - nvhe half -
 
 # --- prepare-tree.sh on a fake tree --------------------------------------------
 mkdir -p "$TMP/notkernel"
 echo hello >"$TMP/notkernel/README"
 t "prepare: KSRC not a kernel tree" 1 "^error: KSRC=.*notkernel is not a Linux kernel tree" \
-	env KSRC="$TMP/notkernel" bash "$S/prepare-tree.sh"
+	env KSRC="$TMP/notkernel" bash "$S/pipeline/prepare-tree.sh"
 t "prepare: KSRC missing" 1 '^error: KSRC=/nonexistent is not a directory' \
-	env KSRC=/nonexistent bash "$S/prepare-tree.sh"
+	env KSRC=/nonexistent bash "$S/pipeline/prepare-tree.sh"
 fake_tree "$TMP/k"
 mkdir -p "$TMP/good" "$TMP/bad" "$TMP/good2"
 mkpatch "$TMP/k" arch/arm64/kvm/a.c one ONE 0001-a "$TMP/good"
@@ -195,29 +195,29 @@ cp "$TMP/good/0001-a.patch" "$TMP/good2/"
 sed 's/TWO/TWO-v2/' "$TMP/good/0002-b.patch" >"$TMP/good2/0002-b.patch"
 SUM=$(tree_sum "$TMP/k")
 t "prepare: series that does not apply names the patch" 1 '^error: series does not apply: 0002-b-broken.patch \(patch 2\)' \
-	env KSRC="$TMP/k" PATCHES="$TMP/bad" bash "$S/prepare-tree.sh"
+	env KSRC="$TMP/k" PATCHES="$TMP/bad" bash "$S/pipeline/prepare-tree.sh"
 TREE=$(ls -d "$OUT"/trees/ksrc-*-patches)
 ok "prepare: failed series leaves the copy at base, nothing half-applied" \
 	bash -c "[ \$(git -C $TREE rev-parse HEAD) = \$(git -C $TREE rev-parse base) ] &&
 		[ ! -d $TREE/.git/rebase-apply ] && [ -z \"\$(git -C $TREE status --porcelain)\" ]"
 ok "prepare: user tree untouched after a failed series" [ "$(tree_sum "$TMP/k")" = "$SUM" ]
 t "prepare: good series applies, selftests installed" 0 "$TREE\$" \
-	env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh"
+	env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh"
 ok "prepare: series content in the copy" grep -qx TWO "$TREE/arch/arm64/kvm/b.c"
 ok "prepare: MTE selftests hooked into the copy" grep -q mte_host_probe "$TREE/tools/testing/selftests/kvm/Makefile"
 ok "prepare: user tree untouched after applying" [ "$(tree_sum "$TMP/k")" = "$SUM" ]
 touch -d @1000000000 "$TREE/arch/arm64/kvm/a.c" "$TREE/arch/arm64/kvm/b.c"
-env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "prepare: unchanged inputs touch nothing" [ "$(stat -c %Y "$TREE/arch/arm64/kvm/b.c")" = 1000000000 ]
-env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "prepare: re-applied series: changed file updated" grep -qx TWO-v2 "$TREE/arch/arm64/kvm/b.c"
 ok "prepare: re-applied series: unchanged file keeps its mtime" \
 	[ "$(stat -c %Y "$TREE/arch/arm64/kvm/a.c")" = 1000000000 ]
 t "prepare: unchanged inputs after a re-application: the tree is reused" 0 "$TREE\$" \
-	env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh"
-env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+	env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/pipeline/prepare-tree.sh"
+env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 printf 'three\n' >"$TMP/k/arch/arm64/kvm/c.c"
-env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "prepare: a change in a plain KSRC is picked up" grep -qx three "$TREE/arch/arm64/kvm/c.c"
 cp -r "$TMP/k" "$TMP/g"
 echo '/.config' >"$TMP/g/.gitignore"
@@ -230,8 +230,8 @@ GSTAT=$(git -C "$TMP/g" status --porcelain; tree_sum "$TMP/g")
 gmeta() { (cd "$TMP/g/.git" && find . -printf '%p %s %i %T@\n' | sort); }
 GMETA=$(gmeta)
 t "prepare: git KSRC with uncommitted changes and in-tree build output" 0 'trees/ksrc-.*-patches$' \
-	env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/prepare-tree.sh"
-GTREE=$(env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/prepare-tree.sh" 2>/dev/null)
+	env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh"
+GTREE=$(env KSRC="$TMP/g" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh" 2>/dev/null)
 ok "prepare: git KSRC: uncommitted and untracked files copied, ignored .config not" \
 	bash -c "grep -qx three-mod $GTREE/arch/arm64/kvm/c.c && grep -qx four $GTREE/arch/arm64/kvm/d.c &&
 		grep -qx TWO $GTREE/arch/arm64/kvm/b.c && [ ! -e $GTREE/.config ]"
@@ -248,34 +248,34 @@ ok "prepare: git KSRC: the source copy has no files and no link to the user's ob
 KTREE=$TREE
 t "space: too little room for a new tree is a one-line error with the figures" 1 \
 	"^error: not enough space: ksrc-[0-9a-f]+-none \(tree [0-9]+ MB\) needs [0-9]+ MB free in $OUT, 1 MB available" \
-	env HARNESS_FREE_KB=1 KSRC="$TMP/k" SERIES=none bash "$S/prepare-tree.sh"
+	env HARNESS_FREE_KB=1 KSRC="$TMP/k" SERIES=none bash "$S/pipeline/prepare-tree.sh"
 ok "space: nothing was written for the refused tree" [ ! -e "${KTREE%-patches}-none" ]
 t "space: too little room for a first source copy names it" 1 \
 	"^error: not enough space: the copy of $TMP/built2 needs [0-9]+ MB free in $OUT, 1 MB available" \
-	bash -c "cp -r '$TMP/k' '$TMP/built2' && HARNESS_FREE_KB=1 KSRC='$TMP/built2' bash '$S/prepare-tree.sh'"
+	bash -c "cp -r '$TMP/k' '$TMP/built2' && HARNESS_FREE_KB=1 KSRC='$TMP/built2' bash '$S/pipeline/prepare-tree.sh'"
 t "space: the run's build counts too" 1 "build and logs 512 MB\) needs" \
-	env HARNESS_FREE_KB=100000 HARNESS_EXTRA_KB=524288 KSRC="$TMP/k" bash "$S/prepare-tree.sh"
-env KSRC="$TMP/k" SERIES=none bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+	env HARNESS_FREE_KB=100000 HARNESS_EXTRA_KB=524288 KSRC="$TMP/k" bash "$S/pipeline/prepare-tree.sh"
+env KSRC="$TMP/k" SERIES=none bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "share: an unchanged file is one inode in two trees" \
 	[ "$(stat -c %i "$KTREE/Makefile")" = "$(stat -c %i "${KTREE%-patches}-none/Makefile")" ]
 ok "share: the series changed its own copy only" \
 	bash -c "grep -qx TWO $KTREE/arch/arm64/kvm/b.c && grep -qx two ${KTREE%-patches}-none/arch/arm64/kvm/b.c"
 INO=$(stat -c %i "$KTREE/Makefile")
-env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "share: re-applying a series keeps the other files shared" \
 	bash -c "[ $INO = \$(stat -c %i $KTREE/Makefile) ] && grep -qx TWO-v2 $KTREE/arch/arm64/kvm/b.c"
 ok "share: both trees are clean checkouts" \
 	bash -c "[ -z \"\$(git -C $KTREE status --porcelain)\" ] && [ -z \"\$(git -C ${KTREE%-patches}-none status --porcelain)\" ]"
 echo edited >>"$KTREE/Makefile"
 t "share: a tree edited in place is refused" 1 "^error: .*-patches was edited in place; its files are shared" \
-	env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/prepare-tree.sh"
+	env KSRC="$TMP/k" PATCHES="$TMP/good2" bash "$S/pipeline/prepare-tree.sh"
 mkdir -p "$TMP/tar/top/d"
 printf 'a\n' >"$TMP/tar/top/a" && printf 'x\n' >"$TMP/tar/top/d/x" && printf 'g\n' >"$TMP/tar/top/d/g x"
 chmod 0754 "$TMP/tar/top/d/x" && chmod 0654 "$TMP/tar/top/d/g x"
 ln -s ../a "$TMP/tar/top/d/l" && ln "$TMP/tar/top/a" "$TMP/tar/top/d/h" && printf 'q\n' >"$TMP/tar/top/\"q"
 tar -C "$TMP/tar" -cJf "$TMP/t.tar.xz" top
 git init -q --bare "$TMP/tar.git"
-python3 "$S/tar2git.py" "$TMP/t.tar.xz" refs/heads/pristine base | git --git-dir="$TMP/tar.git" fast-import --quiet
+python3 "$S/pipeline/tar2git.py" "$TMP/t.tar.xz" refs/heads/pristine base | git --git-dir="$TMP/tar.git" fast-import --quiet
 git -C "$TMP/tar/top" init -q && git -C "$TMP/tar/top" add -A
 ok "tar2git: the imported tree is what git add makes of the extracted files" \
 	[ "$(git --git-dir="$TMP/tar.git" rev-parse 'pristine^{tree}')" = "$(git -C "$TMP/tar/top" write-tree)" ]
@@ -302,21 +302,21 @@ ok "clean: only the downloads, run locks and files it did not make are left" \
 tgit() { git -C "$1" -c user.name=t -c user.email=t@t "${@:2}"; }
 fake_tree "$TMP/u" && tgit "$TMP/u" init -q && tgit "$TMP/u" add -A
 t "prepare: git KSRC with no commit yet, files staged" 0 'trees/ksrc-.*-none$' \
-	env KSRC="$TMP/u" SERIES=none bash "$S/prepare-tree.sh"
+	env KSRC="$TMP/u" SERIES=none bash "$S/pipeline/prepare-tree.sh"
 fake_tree "$TMP/h" && echo ign.c >"$TMP/h/.gitignore" && echo orig >"$TMP/h/ign.c"
 tgit "$TMP/h" init -q && tgit "$TMP/h" add -A && tgit "$TMP/h" add -f ign.c && tgit "$TMP/h" commit -qm h
 echo changed >"$TMP/h/ign.c"
-env KSRC="$TMP/h" SERIES=none bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+env KSRC="$TMP/h" SERIES=none bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 echo sub >"$TMP/h/arch/arm64/kvm/s.c" && tgit "$TMP/h" add arch/arm64/kvm/s.c
-HT=$(cd "$TMP/h/arch" && env KSRC=.. SERIES=none bash "$S/prepare-tree.sh" 2>/dev/null)
+HT=$(cd "$TMP/h/arch" && env KSRC=.. SERIES=none bash "$S/pipeline/prepare-tree.sh" 2>/dev/null)
 ok "prepare: git KSRC run from inside it, twice: staged file read, tracked ignored file kept" \
 	bash -c "grep -qx sub $HT/arch/arm64/kvm/s.c && grep -qx changed $HT/ign.c && grep -qx two $HT/arch/arm64/kvm/b.c"
-env OUT="$TMP/other" KSRC="$TMP/h" SERIES=none bash "$S/prepare-tree.sh" >/dev/null 2>&1 || true
+env OUT="$TMP/other" KSRC="$TMP/h" SERIES=none bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
 ok "prepare: a plain OUT in the environment is not taken" [ ! -e "$TMP/other" ]
 if [ "$(id -u)" = 0 ]; then
 	cp -a "$TMP/h" "$TMP/foreign" && chown -R nobody "$TMP/foreign"
 	t "prepare: git KSRC owned by another user" 0 'trees/ksrc-.*-none$' \
-		env KSRC="$TMP/foreign" SERIES=none bash "$S/prepare-tree.sh"
+		env KSRC="$TMP/foreign" SERIES=none bash "$S/pipeline/prepare-tree.sh"
 else
 	N=$((N + 1)) && echo "ok $N prepare: git KSRC owned by another user # SKIP not root"
 fi
@@ -324,22 +324,22 @@ fi
 fake_tree "$TMP/built"
 touch "$TMP/built/.config"
 t "prepare: plain KSRC with an in-tree build is refused" 1 "^error: KSRC=.*built has in-tree build output; run 'make mrproper' there" \
-	env KSRC="$TMP/built" bash "$S/prepare-tree.sh"
+	env KSRC="$TMP/built" bash "$S/pipeline/prepare-tree.sh"
 t "prepare: bad SERIES value" 1 "^error: SERIES must be 'patches' or 'none'" \
-	env SERIES=some bash "$S/prepare-tree.sh"
+	env SERIES=some bash "$S/pipeline/prepare-tree.sh"
 
 # --- build-kernel.sh .config check -------------------------------------------
 mkdir -p "$TMP/b"
 grep -v CONFIG_KVM= "$ROOT/configs/base.config" >"$TMP/b/.config"
 t "config: lost options are listed (=y and 'is not set')" 1 \
 	'^error: config options lost in .*CONFIG_ARM64_MTE\(want n, got y\).*CONFIG_KVM\(want y, got n\)' \
-	env CHECK_ONLY=1 KCONFIG=nomte bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
+	env CHECK_ONLY=1 KCONFIG=nomte bash "$S/pipeline/build-kernel.sh" "$TMP/k" "$TMP/b"
 cp "$ROOT/configs/base.config" "$TMP/b/.config"
-t "config: a complete .config passes" 0 '' env CHECK_ONLY=1 bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
+t "config: a complete .config passes" 0 '' env CHECK_ONLY=1 bash "$S/pipeline/build-kernel.sh" "$TMP/k" "$TMP/b"
 grep -v -e CONFIG_SMP= -e CONFIG_KVM= "$ROOT/configs/base.config" >"$TMP/b/.config"
 t "config: options the tree does not define only warn" 1 \
 	'warning: not defined by this tree.s Kconfig, ignored:.* CONFIG_SMP' \
-	env CHECK_ONLY=1 bash "$S/build-kernel.sh" "$TMP/k" "$TMP/b"
+	env CHECK_ONLY=1 bash "$S/pipeline/build-kernel.sh" "$TMP/k" "$TMP/b"
 
 # --- missing tool ------------------------------------------------------------------
 # A PATH with the basic tools verify.sh needs before its tool check, and
@@ -349,16 +349,16 @@ for f in bash dirname date nproc env cat make git rsync python3 cpio flex bison 
 	ln -s "$(command -v "$f")" "$TMP/bin/$f"
 done
 t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
-	env PATH="$TMP/bin" bash "$S/verify.sh"
-t "verify: bad MODES is refused" 1 "^error: MODES: no mode 'hvhe2' in Linux 6.12" env MODES=hvhe2 bash "$S/verify.sh"
+	env PATH="$TMP/bin" bash "$S/pipeline/verify.sh"
+t "verify: bad MODES is refused" 1 "^error: MODES: no mode 'hvhe2' in Linux 6.12" env MODES=hvhe2 bash "$S/pipeline/verify.sh"
 t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe\)" \
-	env KVER=6.1 MODES=hvhe bash "$S/verify.sh"
-t "verify: unknown KVER is refused" 1 "^error: KVER must be 6.12, 6.1 or 7.3, not '6.0'" env KVER=6.0 bash "$S/verify.sh"
+	env KVER=6.1 MODES=hvhe bash "$S/pipeline/verify.sh"
+t "verify: unknown KVER is refused" 1 "^error: KVER must be 6.12, 6.1 or 7.3, not '6.0'" env KVER=6.0 bash "$S/pipeline/verify.sh"
 t "prepare: a base without a series needs SERIES=none" 1 "^error: no series for Linux 7.3: .*patches/7.3 does not exist" \
-	env HARNESS_OUT="$TMP/noseries" KVER=7.3 SERIES=patches bash "$S/prepare-tree.sh"
-t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/verify.sh"
+	env HARNESS_OUT="$TMP/noseries" KVER=7.3 SERIES=patches bash "$S/pipeline/prepare-tree.sh"
+t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/pipeline/verify.sh"
 t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
-	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/verify.sh"
+	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/pipeline/verify.sh"
 
 echo "1..$N"
 echo "$((N - FAILED)) passed, $FAILED failed"

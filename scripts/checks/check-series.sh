@@ -5,7 +5,7 @@
 # series touches (taken from the pristine base of KVER/KSRC), so a series
 # that only applies one way is caught. Exit non-zero naming the bad patch.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_tool git quilt
 PATCHES=$(patches_dir)
@@ -15,7 +15,7 @@ for p in "${LIST[@]}"; do
 	[ -f "$p" ] || die "series lists $(basename "$p") but $p does not exist"
 done
 # Makes sure the pristine base exists; the base repo is its first commit.
-TREE=$(SERIES=patches bash "$ROOT/scripts/prepare-tree.sh")
+TREE=$(SERIES=patches bash "$ROOT/scripts/pipeline/prepare-tree.sh")
 SCRATCH=$(mktemp -d "$OUT/series-check.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 

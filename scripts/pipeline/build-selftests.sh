@@ -4,7 +4,7 @@
 # lib.mk has no TEST_GEN_MODS_DIR, mte_probe.ko is built with M=). Output:
 # BUILD/kselftest/kselftest_install/. Log: $OUT/logs/selftests-<name>.log.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 [ $# = 2 ] || die "usage: build-selftests.sh TREE BUILD"
 TREE=$(realpath "$1")

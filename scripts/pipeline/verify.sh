@@ -10,7 +10,7 @@
 # results/logs directory instead of <version>-<series>), PATCHES, SMOKE,
 # VARIANT (see prepare-tree.sh and mkinitramfs.sh).
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 SCRIPTS=$ROOT/scripts
 export KVER=${KVER:-6.12} SERIES=${SERIES:-patches} KCONFIG=${KCONFIG:-default}
@@ -59,8 +59,8 @@ expect_files() {
 # cell_key CELL: what decides a cell's outcome; equal keys reuse the console.
 cell_key() {
 	{
-		sha1sum "$IMAGE" "$INITRD" "$SCRIPTS/boot.sh" "$SCRIPTS/guest-init.sh"
-		PRINT_CMDLINE=1 bash "$SCRIPTS/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
+		sha1sum "$IMAGE" "$INITRD" "$SCRIPTS/pipeline/boot.sh" "$SCRIPTS/pipeline/guest-init.sh"
+		PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
 		"$QEMU" --version | head -1
 	} | sha1sum | cut -c1-16
 }
@@ -77,7 +77,7 @@ boot_cell() {
 	stage "boot: $cell"
 	rm -f "$LOGS/$cell.key"
 	t0=$(date +%s)
-	if bash "$SCRIPTS/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
+	if bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
 		echo "$key" >"$LOGS/$cell.key"
 		echo ok >"$LOGS/$cell.boot"
 	else
@@ -103,7 +103,7 @@ grade_cell() {
 	else
 		args+=(--want-mte no)
 	fi
-	python3 "$SCRIPTS/parse-cell.py" "$LOGS/$cell.console" --mode "$mode" --mte "$mte" \
+	python3 "$SCRIPTS/pipeline/parse-cell.py" "$LOGS/$cell.console" --mode "$mode" --mte "$mte" \
 		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" || rc=$?
 	[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.console"
 	CELLS+=("$RESULTS/$cell.json")
@@ -142,7 +142,7 @@ disk_usage() {
 # lock_source: one run per source at a time (trees and build dirs are
 # shared state); prepare-tree.sh learns through HARNESS_LOCKED that we hold it.
 lock_source() {
-	NAME=$(bash "$SCRIPTS/prepare-tree.sh" --name)
+	NAME=$(bash "$SCRIPTS/pipeline/prepare-tree.sh" --name)
 	mkdir -p "$OUT/base"
 	exec 9>"$OUT/base/.lock-${NAME%-*}"
 	if ! flock -n 9; then
@@ -159,7 +159,7 @@ main() {
 	mapfile -t EXPECTS <<<"$EXPECT_LIST"
 	[ -n "$EXPECT_LIST" ] || EXPECTS=()
 	need_tool aarch64-linux-gnu-gcc make git rsync python3 cpio flex bison bc flock
-	PROBE_ONLY=1 bash "$SCRIPTS/boot.sh" - - nvhe on -
+	PROBE_ONLY=1 bash "$SCRIPTS/pipeline/boot.sh" - - nvhe on -
 	lock_source
 
 	stage "prepare: ${KSRC:-linux-source-$KVER} SERIES=$SERIES"
@@ -171,7 +171,7 @@ main() {
 	else
 		export HARNESS_EXTRA_KB=524288
 	fi
-	TREE=$(bash "$SCRIPTS/prepare-tree.sh")
+	TREE=$(bash "$SCRIPTS/pipeline/prepare-tree.sh")
 	KV=$(kernel_version "$TREE")
 	RUN=$KV-$SERIES
 	if [ "$KCONFIG" = nomte ]; then
@@ -183,11 +183,11 @@ main() {
 	LOGS=$OUT/logs/$RUN
 	mkdir -p "$RESULTS" "$LOGS"
 
-	bash "$SCRIPTS/build-kernel.sh" "$TREE" "$BUILD"
-	bash "$SCRIPTS/build-selftests.sh" "$TREE" "$BUILD"
+	bash "$SCRIPTS/pipeline/build-kernel.sh" "$TREE" "$BUILD"
+	bash "$SCRIPTS/pipeline/build-selftests.sh" "$TREE" "$BUILD"
 	IMAGE=$BUILD/arch/arm64/boot/Image
 	INITRD=$BUILD/initramfs.cpio
-	bash "$SCRIPTS/mkinitramfs.sh" "$BUILD" "$INITRD"
+	bash "$SCRIPTS/pipeline/mkinitramfs.sh" "$BUILD" "$INITRD"
 
 	boot_all
 	disk_usage >"$LOGS/disk.txt" &
@@ -200,9 +200,9 @@ main() {
 	done
 	stage "summary: $RUN"
 	# A bare base is a control: say in plain words what the host reached.
-	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/reach-report.py" "$RESULTS")"
+	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/proof/reach-report.py" "$RESULTS")"
 	wait "$DU" || true
-	python3 "$SCRIPTS/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" \
+	python3 "$SCRIPTS/pipeline/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" \
 		--disk "$(cat "$LOGS/disk.txt")" "${CELLS[@]}"
 }
 

@@ -11,8 +11,7 @@
 #   7.x:  tools/testing/selftests/kvm/arm64/, kvm/Makefile.kvm,
 #         TEST_GEN_PROGS_arm64 += arm64/<test>
 # (6.1 has the 6.12 layout; see below for its tools/include.) The module
-# source goes to
-# tools/testing/selftests/kvm/mte_probe/ and is hooked with
+# source goes to tools/testing/selftests/kvm/mte_probe/ and is hooked with
 # TEST_GEN_MODS_DIR := mte_probe (lib.mk installs
 # $(notdir TEST_GEN_MODS_DIR)/*.ko relative to the kvm directory, so the
 # module directory has to sit directly in kvm/). A lib.mk without
@@ -40,10 +39,10 @@ die() {
 
 tree=$1
 here=$(cd "$(dirname "$0")" && pwd)
-src=$here/../selftests
+src=$here/../../selftests
 kvm=$tree/tools/testing/selftests/kvm
 tests="mte_host_probe mte_guest mte_userspace"
-marker="# MTE host/guest enforcement selftests (scripts/install-selftests.sh)"
+marker="# MTE host/guest enforcement selftests (scripts/pipeline/install-selftests.sh)"
 
 if [ ! -f "$tree/Makefile" ] || [ ! -f "$tree/arch/arm64/Kconfig" ] ||
 	[ ! -d "$kvm" ]; then

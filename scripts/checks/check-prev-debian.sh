@@ -7,7 +7,7 @@
 # series touches and applies the series to them with git am and with
 # quilt push -a. Exit non-zero naming the version and the patch that fails.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 KVER=${KVER:-6.12}
 PKG=linux-source-$KVER

@@ -1,13 +1,13 @@
 #!/bin/bash
 # mkinitramfs.sh BUILD OUTPUT: pack the guest initramfs (cpio newc,
-# uncompressed): busybox-static, /init (scripts/guest-init.sh), /tests.txt
+# uncompressed): busybox-static, /init (scripts/pipeline/guest-init.sh), /tests.txt
 # and the selected KVM selftests from BUILD/kselftest/kselftest_install/kvm
 # plus the mte_probe module. Tests: the smoke set (configs/smoke.txt, or
 # the base's own configs/smoke-<family>.txt, e.g. smoke-6.1.txt; an "a|b"
 # line takes the first name that exists) followed by the MTE tests when
 # they were installed.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 [ $# = 2 ] || die "usage: mkinitramfs.sh BUILD OUTPUT"
 BUILD=$1
@@ -52,7 +52,7 @@ cp "$BUSYBOX" "$STAGING/bin/busybox"
 for a in sh mount mkdir cat echo grep sed sync poweroff timeout rm sleep dmesg insmod ls awk; do
 	ln -s busybox "$STAGING/bin/$a"
 done
-install -m 0755 "$ROOT/scripts/guest-init.sh" "$STAGING/init"
+install -m 0755 "$ROOT/scripts/pipeline/guest-init.sh" "$STAGING/init"
 test_list >"$STAGING/tests.txt"
 while read -r t; do
 	cp "$INST/$t" "$STAGING/kvm/$t"

@@ -13,7 +13,7 @@
 # and files whose content did not change get their old mtimes back, so the
 # O= kernel build stays incremental.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 KVER=${KVER:-6.12}
 SERIES=${SERIES:-patches}
@@ -264,7 +264,7 @@ ensure_base() {
 		rm -rf "$BASE"
 		base_init
 		# Straight from the tarball into one pack: no extracted copy.
-		python3 "$ROOT/scripts/tar2git.py" "$tb" refs/heads/pristine "base: $(basename "$tb")" |
+		python3 "$ROOT/scripts/pipeline/tar2git.py" "$tb" refs/heads/pristine "base: $(basename "$tb")" |
 			git --git-dir="$BASE" fast-import --quiet >/dev/null 2>&1 || true
 		git --git-dir="$BASE" rev-parse -q --verify refs/heads/pristine >/dev/null ||
 			die "cannot import $tb into $BASE (corrupt or truncated tarball?)"
@@ -282,7 +282,7 @@ inputs_hash() {
 		fi
 		find "$ROOT/selftests" -type f -print0 2>/dev/null | sort -z |
 			xargs -0r sha1sum | sed "s|$ROOT/||"
-		cat "$ROOT/scripts/install-selftests.sh" 2>/dev/null || true
+		cat "$ROOT/scripts/pipeline/install-selftests.sh" 2>/dev/null || true
 	} | sha1sum | cut -c1-16
 }
 
@@ -327,14 +327,14 @@ apply_series() {
 
 # install_selftests: run the selftest installer and commit what it wrote.
 install_selftests() {
-	local inst=$ROOT/scripts/install-selftests.sh
+	local inst=$ROOT/scripts/pipeline/install-selftests.sh
 	if [ ! -f "$inst" ]; then
-		warn "scripts/install-selftests.sh not found; only the smoke set will run"
+		warn "scripts/pipeline/install-selftests.sh not found; only the smoke set will run"
 		return 0
 	fi
 	stage "series: installing selftests" >&2
 	bash "$inst" "$TREE" >"$TREE/.git/harness-install.log" 2>&1 ||
-		die "scripts/install-selftests.sh failed (see $TREE/.git/harness-install.log)"
+		die "scripts/pipeline/install-selftests.sh failed (see $TREE/.git/harness-install.log)"
 	$GIT -C "$TREE" add -Af -- tools/testing/selftests
 	$GIT -C "$TREE" commit -q --allow-empty -m "selftests: install MTE KVM tests"
 }
@@ -377,7 +377,7 @@ main() {
 	FRESH=0
 	tree_usable || FRESH=1
 	if [ "$FRESH" = 1 ]; then
-		NEED=$(python3 "$ROOT/scripts/checkout-shared.py" --need "$BASE" pristine "$OUT/files")
+		NEED=$(python3 "$ROOT/scripts/pipeline/checkout-shared.py" --need "$BASE" pristine "$OUT/files")
 		# Its old build directories go too: the build starts afresh.
 		[ -n "${HARNESS_EXTRA_KB:-}" ] && [ "$HARNESS_EXTRA_KB" -lt 524288 ] && HARNESS_EXTRA_KB=524288
 	elif [ "$(git -C "$TREE" rev-parse base)" != "$(git -C "$TREE" rev-parse FETCH_HEAD)" ]; then
@@ -414,7 +414,7 @@ main() {
 		git -C "$TREE" config core.trustctime false
 		$GIT -C "$TREE" tag base HEAD
 		$GIT -C "$TREE" read-tree base
-		python3 "$ROOT/scripts/checkout-shared.py" "$TREE" "$OUT/files" >"$TREE/.git/harness-checkout.log" ||
+		python3 "$ROOT/scripts/pipeline/checkout-shared.py" "$TREE" "$OUT/files" >"$TREE/.git/harness-checkout.log" ||
 			die "cannot check out $TREE"
 		$GIT -C "$TREE" checkout -q -B harness base
 		OLD=base

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench.sh: "make bench". Measures, on this machine:
 #  1. the hot-path cost of the series: instruction counts of the nVHE
-#     hypervisor object, unpatched vs patched 6.12 (scripts/hotpath.py);
+#     hypervisor object, unpatched vs patched 6.12 (scripts/bench/hotpath.py);
 #  2. the harness's speed: warm no-change "make verify", "make verify" after
 #     editing one patch, each boot's boot-to-verdict time, and (COLD=1) a cold
 #     "make verify" in a fresh clone; next to the reference floor, the
@@ -10,7 +10,7 @@
 # Writes out/results/bench/{hotpath,timings}.txt and regenerates
 # Documentation/results.rst. Env: COLD=1 to include the cold measurement.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 SCRIPTS=$ROOT/scripts
 BENCH=$OUT/results/bench
@@ -22,9 +22,9 @@ export KVER=6.12 KCONFIG=default
 # the build directory.
 build_series() {
 	local tree build
-	tree=$(SERIES=$1 bash "$SCRIPTS/prepare-tree.sh" | tail -n1)
+	tree=$(SERIES=$1 bash "$SCRIPTS/pipeline/prepare-tree.sh" | tail -n1)
 	build=$OUT/build/$(basename "$tree")-default
-	bash "$SCRIPTS/build-kernel.sh" "$tree" "$build" >&2
+	bash "$SCRIPTS/pipeline/build-kernel.sh" "$tree" "$build" >&2
 	echo "$build"
 }
 
@@ -81,19 +81,19 @@ main() {
 	stage "bench: hot paths (unpatched vs patched 6.12)"
 	BASE_BUILD=$(build_series none)
 	NEW_BUILD=$(build_series patches)
-	python3 "$SCRIPTS/hotpath.py" "$BASE_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" \
+	python3 "$SCRIPTS/bench/hotpath.py" "$BASE_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" \
 		"$NEW_BUILD/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" >"$BENCH/hotpath.txt" || rc=$?
 	cat "$BENCH/hotpath.txt"
 
 	stage "bench: warm verify (priming run first)"
-	bash "$SCRIPTS/verify.sh" >"$WORK/prime.log" 2>&1 || warn "priming verify failed (see $WORK/prime.log)"
-	warm=$(timed warm bash "$SCRIPTS/verify.sh")
+	bash "$SCRIPTS/pipeline/verify.sh" >"$WORK/prime.log" 2>&1 || warn "priming verify failed (see $WORK/prime.log)"
+	warm=$(timed warm bash "$SCRIPTS/pipeline/verify.sh")
 
 	stage "bench: verify after editing one patch"
 	EDITED=$(edited_patches "$WORK/patches-edited")
-	edit=$(timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/verify.sh")
+	edit=$(timed edit env PATCHES="$WORK/patches-edited" bash "$SCRIPTS/pipeline/verify.sh")
 	stage "bench: restoring the unedited series"
-	restore=$(timed restore bash "$SCRIPTS/verify.sh")
+	restore=$(timed restore bash "$SCRIPTS/pipeline/verify.sh")
 
 	stage "bench: reference floor"
 	TREE=$OUT/trees/deb-6.12-patches
@@ -128,7 +128,7 @@ main() {
 		awk -v w="$warm" -v f="$FLOOR" 'BEGIN { if (f > 0) printf "warm verify overhead over the floor: %+.0f%%\n", (w - f) * 100 / f }'
 	} >"$BENCH/timings.txt"
 	cat "$BENCH/timings.txt"
-	python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$ROOT/Documentation/results.rst"
+	python3 "$SCRIPTS/proof/results-rst.py" "$OUT/results" >"$ROOT/Documentation/results.rst"
 	stage "bench: written to $BENCH and Documentation/results.rst"
 	exit "$rc"
 }

@@ -6,7 +6,7 @@
 # modules with ccache (default ccache dir, CCACHE_BASEDIR=$OUT so the
 # per-series trees share hits). Log: $OUT/logs/build-<name>.log.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 [ $# = 2 ] || die "usage: build-kernel.sh TREE BUILD"
 TREE=$(realpath "$1")

@@ -4,14 +4,15 @@
 # base, e.g. 6.1's for patches/6.1), and shellcheck on scripts/, .ci/ and
 # tests/. Exit non-zero if any lint complains.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_tool shellcheck perl
 fail=0
 stage "lint: shellcheck"
 mapfile -t SH < <(
 	{
-		ls "$ROOT"/scripts/*.sh "$ROOT"/tests/*.sh 2>/dev/null
+		find "$ROOT/scripts" -name '*.sh' 2>/dev/null
+		ls "$ROOT"/tests/*.sh 2>/dev/null
 		find "$ROOT/.ci" "$ROOT/tests" -type f -perm -u+x 2>/dev/null
 		grep -ls '^#!/bin/\(ba\)\?sh' "$ROOT"/.ci/* "$ROOT"/tests/fixtures/bin/* 2>/dev/null
 	} | sort -u
@@ -23,7 +24,7 @@ shellcheck "${SH[@]}" || fail=1
 checkpatch_family() {
 	local tree p
 	stage "lint: checkpatch --strict on patches/$1"
-	tree=$(env -u KSRC -u PATCHES KVER="$1" SERIES=patches bash "$ROOT/scripts/prepare-tree.sh")
+	tree=$(env -u KSRC -u PATCHES KVER="$1" SERIES=patches bash "$ROOT/scripts/pipeline/prepare-tree.sh")
 	mapfile -t LIST < <(series_patches "$ROOT/patches/$1")
 	for p in "${LIST[@]}"; do
 		# The messages cite upstream commits by id and subject; the

@@ -12,7 +12,7 @@
 # Env: KVER, ROWS (subset of: negative oracle nomte bisect loo regression;
 # default all of them that the base has), JOBS.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 SCRIPTS=$ROOT/scripts
 [ -z "${KSRC:-}" ] || die "proof.sh runs on Debian's sources (KVER=6.12 or 6.1), not KSRC"
@@ -60,7 +60,7 @@ run_verify() {
 	local label=$1
 	shift
 	stage "proof: verify $label ($*)"
-	env LABEL="$KVER-$label" "$@" bash "$SCRIPTS/verify.sh" >"$PROOF/$label.log" 2>&1
+	env LABEL="$KVER-$label" "$@" bash "$SCRIPTS/pipeline/verify.sh" >"$PROOF/$label.log" 2>&1
 }
 
 # series_dir NAME N...: a patch directory holding patches number N... only.
@@ -96,10 +96,10 @@ row_negative() {
 	local t0=$SECONDS st=holds
 	# Same run name as "make control", so its cached cells are reused.
 	stage "proof: verify SERIES=none EXPECT=series-none"
-	SERIES=none EXPECT=series-none bash "$SCRIPTS/verify.sh" >"$PROOF/control-none.log" 2>&1 || st=BROKEN
+	SERIES=none EXPECT=series-none bash "$SCRIPTS/pipeline/verify.sh" >"$PROOF/control-none.log" 2>&1 || st=BROKEN
 	# Every probe must see the bad case on the bare base, or it proves
 	# nothing where the series makes it pass.
-	python3 "$SCRIPTS/reach-report.py" "$OUT/results/$KV-none" --check \
+	python3 "$SCRIPTS/proof/reach-report.py" "$OUT/results/$KV-none" --check \
 		>"$PROOF/control-reach.txt" || st=BROKEN
 	record "1 negative control ($KVER, SERIES=none)" "$st" $((SECONDS - t0)) \
 		"$(head -c 2000 "$PROOF/control-reach.txt" | tr '\n' ' ')" \
@@ -117,7 +117,7 @@ row_oracle() {
 	# mark_page_dirty_in_slot), which says nothing about MTE. The
 	# expectation file names the failures 7.3's own injection causes.
 	stage "proof: verify KVER=7.3 SERIES=none SMOKE=/dev/null EXPECT=oracle-7.3"
-	KVER=7.3 SERIES=none SMOKE=/dev/null EXPECT=oracle-7.3 bash "$SCRIPTS/verify.sh" \
+	KVER=7.3 SERIES=none SMOKE=/dev/null EXPECT=oracle-7.3 bash "$SCRIPTS/pipeline/verify.sh" \
 		>"$PROOF/oracle-7.3.log" 2>&1 || st=BROKEN
 	record "2 upstream oracle (7.3, SERIES=none)" "$st" $((SECONDS - t0)) \
 		"$(tail -n1 "$PROOF/oracle-7.3.log")" "$PROOF/oracle-7.3.log"
@@ -126,7 +126,7 @@ row_oracle() {
 row_nomte() {
 	local t0=$SECONDS st=holds
 	stage "proof: verify KCONFIG=nomte"
-	KCONFIG=nomte bash "$SCRIPTS/verify.sh" >"$PROOF/nomte.log" 2>&1 || st=BROKEN
+	KCONFIG=nomte bash "$SCRIPTS/pipeline/verify.sh" >"$PROOF/nomte.log" 2>&1 || st=BROKEN
 	record "3 CONFIG_ARM64_MTE=n kernel (patched $KVER)" "$st" $((SECONDS - t0)) \
 		"$(tail -n1 "$PROOF/nomte.log")" "$PROOF/nomte.log"
 }
@@ -158,7 +158,7 @@ row_bisect() {
 		# shellcheck disable=SC2046
 		dir=$(series_dir "prefix-$k" $(seq 1 "$k"))
 		if [ "$k" = 0 ]; then
-			VARIANT=proof PATCHES=$dir SERIES=patches bash "$SCRIPTS/prepare-tree.sh" \
+			VARIANT=proof PATCHES=$dir SERIES=patches bash "$SCRIPTS/pipeline/prepare-tree.sh" \
 				>"$PROOF/prefix-0.log" 2>&1 || die "preparing the base failed (see $PROOF/prefix-0.log)"
 			base_w=$(w1_check prefix-0)
 			printf '0 (base)\tW=1 reference: %s warnings\t-\t%s\n' "$base_w" \
@@ -225,7 +225,7 @@ row_loo() {
 
 row_regression() {
 	local t0=$SECONDS st=holds out
-	out=$(python3 "$SCRIPTS/smoke-compare.py" "$OUT/results/$KV-none" \
+	out=$(python3 "$SCRIPTS/proof/smoke-compare.py" "$OUT/results/$KV-none" \
 		"$OUT/results/${KV}-patches") || st=BROKEN
 	echo "$out" >"$PROOF/regression.txt"
 	record "6 smoke set regression guard" "$st" $((SECONDS - t0)) \
@@ -245,7 +245,7 @@ main() {
 		*) die "ROWS: unknown row '$row'" ;;
 		esac
 	done
-	python3 "$SCRIPTS/results-rst.py" "$OUT/results" >"$PROOF/results.rst"
+	python3 "$SCRIPTS/proof/results-rst.py" "$OUT/results" >"$PROOF/results.rst"
 	cp "$PROOF/results.rst" "$ROOT/Documentation/results.rst"
 	stage "proof: tables written to Documentation/results.rst"
 	if [ "$BROKEN" = 1 ]; then

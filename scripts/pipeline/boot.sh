@@ -10,7 +10,7 @@
 # Exit: 0 when QEMU powered off by itself, 2 on timeout (QEMU killed), 1 on
 # other errors; on 1 and 2 the console tail is printed.
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 [ $# = 5 ] || die "usage: boot.sh IMAGE INITRD MODE MTE CONSOLE"
 IMAGE=$1
