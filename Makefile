@@ -17,8 +17,8 @@ export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT 
 # The proof-matrix rows CI runs (make test); make proof runs every row of
 # the base (KVER=6.12, or KVER=6.1, which has no oracle row).
 TEST_ROWS := negative oracle bisect regression
-# The bases with a series (patches/<family>/); keep in step with lib.sh.
-FAMILIES := 6.12 6.1
+# The bases with a series (patches/<family>/), as scripts/lib.sh lists them.
+FAMILIES := $(shell sed -n 's/^FAMILIES="\(.*\)"$$/\1/p' scripts/lib.sh)
 
 .PHONY: help deps verify test proof bench apply control lint series-check unit clean clean-source
 

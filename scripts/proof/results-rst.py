@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""results-rst.py OUT_RESULTS: regenerate Documentation/results.rst.
+"""results-rst.py OUT_RESULTS [--stamp=BASE=HASH...]: regenerate Documentation/results.rst.
 
 Reads what verify.sh, proof.sh and bench.sh left under out/results (one
 directory of per-cell JSON per run, proof/<base>/rows/*.tsv and
@@ -37,7 +37,7 @@ RUN_TITLES = [
 # The bases with a series and a proof matrix, and what differs between them.
 BASES = {
     "6.12": {"modes": "five modes", "loo": "protected hVHE"},
-    "6.1": {"modes": "three modes (6.1 has no hVHE)", "loo": "protected nVHE"},
+    "6.1": {"modes": "three modes (6.1 has no hVHE)", "loo": "protected nVHE and nVHE"},
 }
 
 
@@ -143,15 +143,21 @@ def untestable(root, base):
     return reasons
 
 
-def proof_section(results, root, base):
+def proof_section(results, root, base, stamp):
     proof = os.path.join(results, "proof", base)
     out = [title(f"Proof matrix: {base}", "-")]
     rows = [r for path in sorted(glob.glob(os.path.join(proof, "rows", "*.tsv")))
             for r in tsv(path)]
     if not rows:
         return "\n".join(out) + f"\nNot run yet (``make proof KVER={base}``).\n"
+    stale = [r[0] for r in rows if len(r) < 5 or r[4] != stamp]
     out.append(table(["control", "result", "seconds"],
-                     [[r[0], r[1], r[2]] for r in rows]))
+                     [[r[0], r[1] + (" (stale)" if r[0] in stale else ""), r[2]]
+                      for r in rows]))
+    if stale:
+        out.append("\n(stale): recorded before the last change to the series, "
+                   "the selftests or the configs; run ``make proof "
+                   f"KVER={base}`` again.\n")
     out.append("\nWhat each control saw:\n")
     out += [f"- {r[0]}: {r[3].strip()}" for r in rows if len(r) > 3 and r[3].strip()]
     bis = tsv(os.path.join(proof, "bisect.tsv"))
@@ -233,6 +239,9 @@ def bench_section(results):
 
 
 def main(argv):
+    stamps = dict(a[len("--stamp="):].split("=", 1) for a in argv
+                  if a.startswith("--stamp="))
+    argv = [a for a in argv if not a.startswith("--stamp=")]
     if len(argv) != 1:
         sys.stderr.write(__doc__.split("\n")[0] + "\n")
         return 2
@@ -251,7 +260,7 @@ def main(argv):
             if re.fullmatch(pattern, run):
                 parts.append(run_section(results, run, heading))
     for base in BASES:
-        parts.append(proof_section(results, root, base))
+        parts.append(proof_section(results, root, base, stamps.get(base)))
     parts.append(bench_section(results))
     print("\n".join(p for p in parts if p))
     return 0
