@@ -95,6 +95,12 @@ t "parser: VHE+NV2 counts as vhe" 0 'vhe-mteon: PASS' \
 	parse <(sed 's/Hyp nVHE mode/VHE+NV2 mode/' "$FIX/console-pass.log") --mode vhe --mte on
 t "parser: protected wants Protected hVHE" 1 'wrong KVM mode' \
 	parse "$FIX/console-pass.log" --mode protected --mte on
+t "parser: 6.1's plain 'Hyp mode' counts as nvhe" 0 'nvhe-mteoff: PASS' \
+	parse <(sed 's/Hyp nVHE mode/Hyp mode/' "$FIX/console-pass.log") --mode nvhe --mte off
+t "parser: plain 'Hyp mode' is not hvhe" 1 "wrong KVM mode: reached 'Hyp'" \
+	parse <(sed 's/Hyp nVHE mode/Hyp mode/' "$FIX/console-pass.log") --mode hvhe --mte off
+t "parser: plain 'Hyp mode' is not protected-nvhe" 1 "wrong KVM mode: reached 'Hyp'" \
+	parse <(sed 's/Hyp nVHE mode/Hyp mode/' "$FIX/console-pass.log") --mode protected-nvhe --mte off
 t "parser: panic fails, oops lines printed" 1 'crashed: plan 1..3 but 1 results.*|\| .*Internal error: Oops' \
 	parse "$FIX/console-panic.log" --mode nvhe --mte off
 t "parser: panic console shows Kernel panic line" 1 '\| .*Kernel panic - not syncing' \
@@ -353,6 +359,15 @@ t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 
 t "verify: bad MODES is refused" 1 "^error: MODES: no mode 'hvhe2' in Linux 6.12" env MODES=hvhe2 bash "$S/pipeline/verify.sh"
 t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe\)" \
 	env KVER=6.1 MODES=hvhe bash "$S/pipeline/verify.sh"
+ok "lib: a base with its own config takes it (6.1: smoke-6.1.txt, untestable-6.1.txt)" \
+	bash -c ". $S/lib.sh; KVER=6.1; [ \"\$(family_config smoke)\" = $ROOT/configs/smoke-6.1.txt ] &&
+		[ \"\$(family_config untestable)\" = $ROOT/configs/untestable-6.1.txt ]"
+ok "lib: 6.12 and 7.3 take the shared configs" \
+	bash -c ". $S/lib.sh; KVER=6.12; [ \"\$(family_config smoke)\" = $ROOT/configs/smoke.txt ] &&
+		KVER=7.3 && [ \"\$(family_config smoke)\" = $ROOT/configs/smoke.txt ]"
+ok "lib: a KSRC tree's family comes from its Makefile" \
+	bash -c ". $S/lib.sh; mkdir -p $TMP/k61 && printf 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\nNAME = x\n' >$TMP/k61/Makefile;
+		KSRC=$TMP/k61; [ \"\$(kernel_family)\" = 6.1 ] && [ \"\$(patches_dir)\" = $ROOT/patches/6.1 ]"
 t "verify: unknown KVER is refused" 1 "^error: KVER must be 6.12, 6.1 or 7.3, not '6.0'" env KVER=6.0 bash "$S/pipeline/verify.sh"
 t "prepare: a base without a series needs SERIES=none" 1 "^error: no series for Linux 7.3: .*patches/7.3 does not exist" \
 	env HARNESS_OUT="$TMP/noseries" KVER=7.3 SERIES=patches bash "$S/pipeline/prepare-tree.sh"
