@@ -36,6 +36,7 @@
 /* sched_{get,set}affinity(), CPU_SET(), sched_getcpu(); 6.1's CFLAGS lack it */
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -788,6 +789,23 @@ static int idle_releases_el2(const struct hostinfo *hi)
 	return file_exists("/sys/module/kvm/parameters") ? 1 : -1;
 }
 
+/* Whether a VM exists: KVM's debugfs has a "<pid>-<fd>" directory per VM. */
+static bool vm_exists(void)
+{
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
+
+	dir = opendir("/sys/kernel/debug/kvm");
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		found |= d->d_name[0] >= '1' && d->d_name[0] <= '9' &&
+			 strchr(d->d_name, '-');
+	closedir(dir);
+	return found;
+}
+
 static void kmsg_start(void)
 {
 	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -933,7 +951,10 @@ int main(int argc, char *argv[])
 		 */
 		enum expect held = expect;
 
-		expect = EXPECT_ACCESS;
+		if (vm_exists())
+			ksft_exit_fail_msg("a VM exists already, so KVM holds EL2: cannot probe the idle state\n");
+		/* Without MTE2 the registers UNDEF natively, stub or not. */
+		expect = hi.hw_mte >= 2 ? EXPECT_ACCESS : EXPECT_DENIED;
 		nr = online_cpus(cpus);
 		probe_phase("idle (hyp stub, no VM)", cpus, nr, "no online CPU?");
 		expect = held;
