@@ -72,8 +72,10 @@ FAMILIES="6.12 6.1"
 # kernel_family: the family of the run's base: KVER (default 6.12), or
 # the VERSION.PATCHLEVEL of the tree KSRC ("?" when KSRC has none).
 kernel_family() {
+	local v
 	if [ -n "${KSRC:-}" ]; then
-		kernel_version "$KSRC" 2>/dev/null | cut -d. -f1,2 || echo "?"
+		v=$(kernel_version "$KSRC" 2>/dev/null) || v="?"
+		echo "$v" | cut -d. -f1,2
 	else
 		echo "${KVER:-6.12}"
 	fi
