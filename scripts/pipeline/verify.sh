@@ -6,7 +6,8 @@
 # write out/results/summary.txt (summarize.py). Exit 0 only when every cell
 # met its expectations. The last line printed is "N passed, N failed, N skipped".
 # Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU
-# BOOT_JOBS (parallel QEMU boots, default JOBS), LABEL (name of the run's
+# BOOT_JOBS (parallel QEMU boots, default JOBS), BOOT_RETRIES (boots again
+# a cell that timed out, default 1; a cell that hangs every time fails), LABEL (name of the run's
 # results/logs directory instead of <version>-<series>), PATCHES, SMOKE,
 # VARIANT (see prepare-tree.sh and mkinitramfs.sh).
 set -eu
@@ -21,6 +22,7 @@ MTE=${MTE:-off on forced}
 EXPECT=${EXPECT:-}
 RERUN=${RERUN:-0}
 BOOT_JOBS=${BOOT_JOBS:-$JOBS}
+BOOT_RETRIES=${BOOT_RETRIES:-1}
 QEMU=${QEMU:-qemu-system-aarch64}
 export QEMU
 
@@ -67,7 +69,7 @@ cell_key() {
 
 # boot_cell MODE MTE: boot one cell unless an identical boot is cached.
 boot_cell() {
-	local mode=$1 mte=$2 cell=$1-mte$2 key console t0
+	local mode=$1 mte=$2 cell=$1-mte$2 key console t0 rc tries=0
 	console=$LOGS/$cell.console
 	key=$(cell_key "$cell")
 	if [ "$RERUN" != 1 ] && [ -f "$console" ] && [ "$(cat "$LOGS/$cell.key" 2>/dev/null)" = "$key" ]; then
@@ -76,16 +78,29 @@ boot_cell() {
 	fi
 	stage "boot: $cell"
 	rm -f "$LOGS/$cell.key"
+	rm -f "$LOGS/$cell.hung.console"
 	t0=$(date +%s)
-	if bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
+	while :; do
+		rc=0
+		bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console" || rc=$?
+		# A guest that hangs once under TCG on a loaded host may be the
+		# host's fault: boot it again, BOOT_RETRIES times, keeping the hung
+		# console; the summary names every cell that needed this.
+		if [ "$rc" != 2 ] || [ "$tries" -ge "$BOOT_RETRIES" ]; then
+			break
+		fi
+		tries=$((tries + 1))
+		mv "$console" "$LOGS/$cell.hung.console"
+		stage "boot: $cell hung (timed out after ${BOOT_TIMEOUT:-180}s), booting it again"
+	done
+	case $rc in
+	0)
 		echo "$key" >"$LOGS/$cell.key"
 		echo ok >"$LOGS/$cell.boot"
-	else
-		case $? in
-		2) echo "timed out after ${BOOT_TIMEOUT:-180}s" >"$LOGS/$cell.boot" ;;
-		*) echo "QEMU failed (see $console)" >"$LOGS/$cell.boot" ;;
-		esac
-	fi
+		;;
+	2) echo "timed out after ${BOOT_TIMEOUT:-180}s" >"$LOGS/$cell.boot" ;;
+	*) echo "QEMU failed (see $console)" >"$LOGS/$cell.boot" ;;
+	esac
 	echo $(($(date +%s) - t0)) >"$LOGS/$cell.seconds"
 	stage "boot: $cell finished in $(cat "$LOGS/$cell.seconds")s"
 }
@@ -137,6 +152,19 @@ disk_usage() {
 		"tree $(human "$tree") ($(human "$own") its own, the rest shared with other trees)," \
 		"build $(human "$build"), source copy $(human "$base"), logs and results $(human "$logs");" \
 		"out/ holds $(human "$all") in total, $(human "$(free_kb)") free"
+}
+
+# retried_report: name the cells of this run that hung and were booted again
+# (their first console is kept as CELL.hung.console).
+retried_report() {
+	local mode mte hung=()
+	for mode in $MODES; do
+		for mte in $MTE; do
+			[ ! -f "$LOGS/$mode-mte$mte.hung.console" ] || hung+=("$mode-mte$mte")
+		done
+	done
+	[ "${#hung[@]}" = 0 ] ||
+		echo "Booted again after a hang: ${hung[*]} (first consoles: $LOGS/<cell>.hung.console)"
 }
 
 # lock_source: one run per source at a time (trees and build dirs are
@@ -202,6 +230,7 @@ main() {
 	# A bare base is a control: say in plain words what the host reached.
 	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/proof/reach-report.py" "$RESULTS")"
 	wait "$DU" || true
+	retried_report
 	python3 "$SCRIPTS/pipeline/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" \
 		--disk "$(cat "$LOGS/disk.txt")" "${CELLS[@]}"
 }
