@@ -12,7 +12,7 @@ SHELL := /bin/bash
 # One clock for the whole make run, so every stage line shows time since start.
 HARNESS_T0 := $(shell date +%s)
 export HARNESS_T0
-export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS BOOT_RETRIES PATCHES VARIANT
+export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS BOOT_RETRIES PATCHES VARIANT LAVA_DEVICE_TYPE LAVA_URL
 
 # The proof-matrix rows CI runs (make test); make proof runs every row of
 # the base (KVER=6.12, or KVER=6.1, which has no oracle row).
@@ -20,13 +20,16 @@ TEST_ROWS := negative oracle bisect regression
 # The bases with a series (patches/<family>/), as scripts/lib.sh lists them.
 FAMILIES := $(shell sed -n 's/^FAMILIES="\(.*\)"$$/\1/p' scripts/lib.sh)
 
-.PHONY: help deps verify test proof bench apply control lint series-check unit clean clean-source
+.PHONY: help deps verify shell lava lava-run test proof bench apply control lint series-check unit clean clean-source
 
 help:
 	@echo "make verify   apply patches/<base>/, build, boot every KVM mode x MTE cell, print the verdict"
 	@echo "make test     lint + series hygiene + unit tests + verify + CI proof rows (what CI runs)"
 	@echo "make proof    the whole proof matrix; regenerates Documentation/results.rst"
 	@echo "make bench    hot-path instruction counts and harness timings"
+	@echo "make shell CELL=<mode>-mte<on|off|forced>  that cell's kernel and command line, a shell instead of the run"
+	@echo "make lava     one LAVA job per cell (LAVA_DEVICE_TYPE=qemu|<board> LAVA_URL=...), schema-checked"
+	@echo "make lava-run CELL=<cell>  run that cell's QEMU job with Debian's lava-dispatcher here, compare"
 	@echo "make apply    prepare out/trees/<src>-<series> (series applied, selftests installed)"
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
 	@echo "make clean    free out/ but the downloads; make clean-source KSRC=...|KVER=...: one source"
@@ -40,6 +43,17 @@ deps:
 
 verify: deps
 	@bash scripts/pipeline/verify.sh
+
+shell: deps
+	@[ -n "$(CELL)" ] || { echo "error: make shell needs CELL=<mode>-mte<on|off|forced>, e.g. CELL=nvhe-mteoff" >&2; exit 1; }
+	@bash scripts/pipeline/verify.sh --shell "$(CELL)"
+
+lava: deps
+	@bash scripts/pipeline/verify.sh --lava
+
+lava-run: deps
+	@[ -n "$(CELL)" ] || { echo "error: make lava-run needs CELL=<mode>-mte<on|off|forced>, e.g. CELL=nvhe-mteoff" >&2; exit 1; }
+	@LAVA_DEVICE_TYPE=qemu bash scripts/pipeline/verify.sh --lava-run "$(CELL)"
 
 apply: deps
 	@bash scripts/pipeline/prepare-tree.sh
@@ -61,12 +75,14 @@ unit:
 # then 6.1's, and 6.12's again at the end, from its cache, so that the
 # run's last line is the main verdict. The bisect row boots every prefix
 # but leaves their W=1 builds to make proof (W1=0), for CI's time budget.
+# The LAVA jobs of the 6.12 run are written and schema-checked (make lava).
 test: deps
 	@bash scripts/checks/lint.sh
 	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
 		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
 	@bash tests/run.sh
 	@KVER=6.12 bash scripts/pipeline/verify.sh
+	@KVER=6.12 bash scripts/pipeline/verify.sh --lava
 	@KVER=6.12 ROWS="$(TEST_ROWS)" W1=0 bash scripts/proof/proof.sh
 	@KVER=6.1 bash scripts/pipeline/verify.sh
 	@KVER=6.12 bash scripts/pipeline/verify.sh

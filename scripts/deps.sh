@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 linux-source-6.12 flex bison bc libssl-dev libelf-dev cpio ccache kmod quilt
-shellcheck rsync python3 git xz-utils"
+shellcheck rsync python3 git xz-utils lava-common python3-yaml"
 BUSYBOX=$OUT/busybox/bin/busybox
 
 # missing_pkgs: print the packages from $PKGS that are not installed.

@@ -155,9 +155,32 @@ t "boot: QEMU without mte=on is refused" 1 '^error: .*does not support -machine 
 t "boot: missing QEMU is refused" 1 "^error: QEMU '/nonexistent/qemu' not found" \
 	env QEMU=/nonexistent/qemu bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe on "$TMP/c0"
 t "boot: hanging guest times out, console tail shown" 2 'timed out after 2s.*|  \| # selftests: kvm: get-reg-list' \
-	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 BOOT_RETRIES=0 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
 t "boot: hanging guest's console tail has the last line" 2 '  \| # selftests: kvm: get-reg-list' \
-	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 BOOT_RETRIES=0 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
+t "boot: a guest that hangs every time fails after its retry" 2 'booting it again.*|timed out after 1s' \
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h0.console"
+ok "boot: the hung console of the first boot is kept" [ -s "$TMP/h0.hung1.console" ]
+t "boot: a guest that hangs once is booted again" 0 "^note: nvhe-mteoff: boot timed out after 1s, booting it again \(hung console: $TMP/h1.hung1.console\)" \
+	env QEMU="$FQ" FAKE_QEMU=hang-once FAKE_STATE="$TMP/h1.state" FAKE_CONSOLE="$FIX/console-pass.log" \
+	BOOT_TIMEOUT=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h1.console"
+t "boot: BOOT_RETRIES must be a number" 1 "^error: BOOT_RETRIES must be a number, not 'x'" \
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_RETRIES=x bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h2.console"
+t "parser: a boot that only hung before a clean boot passes, named" 0 "booted again after a hang: h1.hung1.console: hung in 'selftests: kvm: get-reg-list', 0 test results" \
+	parse "$TMP/h1.console" --mode nvhe --mte off --hung "$TMP/h1.hung1.console"
+parse "$TMP/h1.console" --mode nvhe --mte off --hung "$TMP/h1.hung1.console" --json "$TMP/h1.json" >/dev/null
+t "summary: a cell booted again is named, and counted on the cells line" 0 \
+	"^  nvhe-mteoff: h1.hung1.console: hung in .*|^1/1 cells passed \(1 booted again after a hang; counts" \
+	python3 "$S/pipeline/summarize.py" --run t --out "$TMP/h1.summary" "$TMP/h1.json"
+ok "summary: the retried cell's note is in the summary file" grep -q "^Booted again after a hang" "$TMP/h1.summary"
+sed 's/^# selftests: kvm: get-reg-list$/[    9.000000] Internal error: Oops: 0000000096000004 [#1] SMP\n&/' \
+	"$FIX/console-boot-then-hang.log" >"$TMP/h3.hung1.console"
+t "parser: a hung boot that also oopsed fails the cell" 1 "the boot that hung \(h3.hung1.console\) also showed: .*Internal error: Oops" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h3.hung1.console"
+{ sed -n '1,/^1\.\./p' "$FIX/console-hostfail.log"; sed -n '/^# selftests: kvm: mte_host_probe/,/^not ok/p' "$FIX/console-hostfail.log"
+	echo '[   60.000000] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'; } >"$TMP/h4.hung1.console"
+t "parser: a hung boot with a failed MTE test fails the cell" 1 "the boot that hung \(h4.hung1.console\) had failing tests: mte_host_probe" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h4.hung1.console"
 t "boot+parse: hung console grades incomplete" 1 'incomplete: plan 1..3 but 0 results' \
 	parse "$TMP/c1" --mode nvhe --mte off
 t "parser: a timed-out boot fails even with a complete stream" 1 '  nvhe-mteoff: boot timed out after 300s' \
@@ -372,6 +395,57 @@ t "verify: unknown KVER is refused" 1 "^error: KVER must be 6.12, 6.1 or 7.3, no
 t "prepare: a base without a series needs SERIES=none" 1 "^error: no series for Linux 7.3: .*patches/7.3 does not exist" \
 	env HARNESS_OUT="$TMP/noseries" KVER=7.3 SERIES=patches bash "$S/pipeline/prepare-tree.sh"
 t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/pipeline/verify.sh"
+t "shell: a cell the base lacks is refused" 1 "^error: CELL: want <mode>-mte<on\|off\|forced>, mode one of: nvhe protected-nvhe vhe" \
+	env KVER=6.1 bash "$S/pipeline/verify.sh" --shell hvhe-mteoff
+t "shell: a cell without on/off/forced is refused" 1 "^error: CELL: want" \
+	bash "$S/pipeline/verify.sh" --shell nvhe-mtex
+t "shell: the cell boots with harness.shell=1 on its command line" 0 "harness.shell=1" \
+	env QEMU="$FQ" FAKE_QEMU=args bash "$S/pipeline/boot.sh" --shell "$TMP/Image" "$TMP/initrd" nvhe off -
+# LAVA jobs from a fake kernel: valid for the QEMU device and for a board,
+# forced cells only on QEMU, and the schema check catches a broken job.
+if /usr/bin/python3 -c "import lava_common.schemas" 2>/dev/null; then
+	head -c 4096 /dev/urandom >"$TMP/Image"
+	head -c 512 /dev/urandom >"$TMP/initramfs.cpio"
+	printf 'nvhe:off:console=ttyAMA0 kvm-arm.mode=nvhe arm64.nomte\nprotected:forced:console=ttyAMA0 id_aa64pfr1.mte=2\n' >"$TMP/cells"
+	t "lava: QEMU jobs for every cell pass lava-common's schema" 0 "^ok .*/protected-mteforced.yaml" \
+		bash -c "/usr/bin/python3 $S/lava/jobs.py --run t --kernel $TMP/Image --initrd $TMP/initramfs.cpio \
+			--url file://$TMP --outdir $TMP/lq <$TMP/cells && /usr/bin/python3 $S/lava/validate.py $TMP/lq/*.yaml"
+	ok "lava: the QEMU job boots the cell's command line and machine" \
+		bash -c "grep -q 'mte=off,gic-version=3' $TMP/lq/protected-mteforced.yaml &&
+			grep -qe \"-append 'console=ttyAMA0 id_aa64pfr1.mte=2'\" $TMP/lq/protected-mteforced.yaml"
+	t "lava: board jobs leave the forced cells out and pass the schema" 0 "^ok .*/nvhe-mteoff.yaml\$" \
+		bash -c "/usr/bin/python3 $S/lava/jobs.py --run t --kernel $TMP/Image --initrd $TMP/initramfs.cpio \
+			--url https://lab.invalid/a --device-type juno-r2 --outdir $TMP/lb <$TMP/cells &&
+			[ ! -e $TMP/lb/protected-mteforced.yaml ] && /usr/bin/python3 $S/lava/validate.py $TMP/lb/*.yaml"
+	sed 's/method: qemu/method: qemu-nope/' "$TMP/lq/nvhe-mteoff.yaml" >"$TMP/lq-bad.yaml"
+	t "lava: a job the schema rejects fails the check" 1 "^invalid .*lq-bad.yaml" \
+		/usr/bin/python3 "$S/lava/validate.py" "$TMP/lq-bad.yaml"
+	{ cat "$TMP/lq/nvhe-mteoff.yaml"; echo "results_dir: /tmp"; } >"$TMP/lq-extra.yaml"
+	t "lava: the check is strict (an unknown key is refused)" 1 "^invalid .*lq-extra.yaml: extra keys not allowed" \
+		/usr/bin/python3 "$S/lava/validate.py" "$TMP/lq-extra.yaml"
+	# The console as guest-init.sh writes it (its echo; CR CR LF as a pty
+	# gives it to LAVA, CR LF elsewhere; seen with lava-run), a test's own
+	# output ("# " in front) trying to forge a result and to end the
+	# monitor, and a near miss.
+	line=$(sed -n 's/^\t*echo "\(# harness: result [^"]*\)"$/\1/p' "$S/pipeline/guest-init.sh")
+	line=${line//\$name/mte_host_probe}
+	line=${line//\$result/skip}
+	printf 'TAP version 13\r\n# # harness: result forged pass\r\n# # harness: done\r\n%s\r\r\n# harness: result near passed\r\n# harness: done\r\n' \
+		"$line" >"$TMP/lava-console"
+	t "lava: the monitor reads guest-init's result lines and nothing a test prints" 0 "^\[\('mte_host_probe', 'skip'\)\] end at 1\$" \
+		/usr/bin/python3 -c "import re, yaml
+m = yaml.safe_load(open('$TMP/lq/nvhe-mteoff.yaml'))['actions'][2]['test']['monitors'][0]
+text = open('$TMP/lava-console', newline='').read()
+found = [(x.group('test_case_id'), x.group('result')) for x in re.finditer(m['pattern'], text)]
+print(found, 'end at', len(re.findall(m['end'], text)))"
+	t "lava-run: a cell without a job is a one-line error" 1 "^error: no LAVA job .*/jobs/hvhe-mteon.yaml" \
+		bash "$S/lava/run-local.sh" "$TMP/lq/.." hvhe-mteon
+	mkdir -p "$TMP/lbd/jobs" && cp "$TMP/lb/nvhe-mteoff.yaml" "$TMP/lbd/jobs/"
+	t "lava-run: only QEMU jobs run here" 1 "^error: .*not for LAVA's qemu device type" \
+		bash "$S/lava/run-local.sh" "$TMP/lbd" nvhe-mteoff
+else
+	ok "lava: lava-common is installed (make deps)" false
+fi
 t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
 	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/pipeline/verify.sh"
 

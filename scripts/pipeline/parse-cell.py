@@ -7,6 +7,11 @@ that the kernel reached the requested KVM mode, that it logged no
 panic/oops/BUG/WARNING, and that the KTAP stream printed by /init is
 complete; then grades every top-level test against its expectation.
 
+--hung names the console of an earlier boot of the same cell that timed
+out (boot.sh BOOT_RETRIES): the cell then fails if that boot showed an oops
+other than the stall itself or a test that failed against its expectation,
+and the JSON's "retried" list says where each such boot hung.
+
 Writes the KTAP stream (--ktap) and a JSON result (--json) and prints a
 one-line verdict plus the reasons of a failure. Exit status: 0 when the
 cell met every expectation, 1 when it did not, 2 on usage errors.
@@ -253,6 +258,38 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     return boot_ok and all(t["outcome"] != "unexpected" for t in tests), boot_ok, problems, tests
 
 
+# What a boot that hung and was booted again (boot.sh BOOT_RETRIES) may show
+# without failing the cell: the stall itself and its stack dumps.
+HANG_SIGNS = re.compile(r"rcu_sched detected stall|rcu: INFO:|Call trace:")
+
+
+def judge_hung(path, mode, mte, rules):
+    """(problems, note) for a console kept from a boot that timed out.
+
+    The cell may pass on its next boot only if this one failed by hanging
+    alone: any other oops, or a test that finished and failed against the
+    expectations, is a finding however the next boot went.
+    """
+    with open(path, encoding="utf-8", errors="replace") as f:
+        res = parse_console(f.read())
+    _, _, _, tests = grade(res, mode, mte, rules)
+    name = path.rsplit("/", 1)[-1]
+    oops = [o for o in res["oops"] if not HANG_SIGNS.search(o)]
+    failed = ["%s (%s)" % (t["name"], t["directive"] or "failed") for t in tests
+              if t["outcome"] == "unexpected" and t["status"] == "fail"]
+    problems = []
+    if oops:
+        problems.append("the boot that hung (%s) also showed: %s" % (name, " | ".join(oops[:5])))
+    if failed:
+        problems.append("the boot that hung (%s) had failing tests: %s" % (name, "; ".join(failed[:4])))
+    stall = [o for o in res["oops"] if HANG_SIGNS.search(o) and "Call trace" not in o]
+    last = next((line for line in reversed(res["ktap"]) if line.startswith("# selftests: ")), None)
+    note = "%s: hung%s%s, %d test results before it" % (
+        name, " in '%s'" % last[2:] if last else " before the tests",
+        " (%s)" % stall[0] if stall else "", len(res["tests"]))
+    return problems, note
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("console")
@@ -267,6 +304,8 @@ def main():
                     help="the kernel must (not) report MTE in use")
     ap.add_argument("--require", action="append", default=[],
                     help="a test that must be in the run (repeatable)")
+    ap.add_argument("--hung", action="append", default=[],
+                    help="the console of an earlier boot of the cell that timed out")
     args = ap.parse_args()
     try:
         rules = load_expectations(args.expect)
@@ -280,6 +319,17 @@ def main():
     ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules, args.boot, want,
                                          args.require)
     cell = f"{args.mode}-mte{args.mte}"
+    retried = []
+    for path in args.hung:
+        try:
+            more, note = judge_hung(path, args.mode, args.mte, rules)
+        except OSError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        retried.append(note)
+        if more:
+            problems += more
+            ok = boot_ok = False
     if args.ktap:
         with open(args.ktap, "w", encoding="utf-8") as f:
             f.write("\n".join(res["ktap"]) + ("\n" if res["ktap"] else ""))
@@ -293,7 +343,7 @@ def main():
     result = {"cell": cell, "mode": args.mode, "mte": args.mte,
               "reached": res["mode"], "ok": ok, "boot_ok": boot_ok,
               "problems": problems, "tests": tests, "counts": counts,
-              "oops": res["oops"]}
+              "oops": res["oops"], "retried": retried}
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1)
@@ -302,6 +352,8 @@ def main():
           f"{counts['skipped']} skipped)")
     for p in problems:
         print(f"  {cell}: {p}")
+    for r in retried:
+        print(f"  {cell}: booted again after a hang: {r}")
     for o in res["oops"][:20]:
         print(f"  {cell}: | {o}")
     return 0 if ok else 1

@@ -6,10 +6,15 @@
 # write out/results/summary.txt (summarize.py). Exit 0 only when every cell
 # met its expectations. The last line printed is "N passed, N failed, N skipped".
 # Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU
-# BOOT_JOBS (parallel QEMU boots, default JOBS), BOOT_RETRIES (boots again
-# a cell that timed out, default 1; a cell that hangs every time fails), LABEL (name of the run's
+# BOOT_JOBS (parallel QEMU boots, default JOBS), BOOT_RETRIES (see boot.sh;
+# parse-cell.py grades the hung consoles too), LABEL (name of the run's
 # results/logs directory instead of <version>-<series>), PATCHES, SMOKE,
-# VARIANT (see prepare-tree.sh and mkinitramfs.sh).
+# VARIANT (see prepare-tree.sh and mkinitramfs.sh), LAVA_DEVICE_TYPE and
+# LAVA_URL (--lava).
+# Arguments: --shell CELL (make shell: build as for the run, then boot that
+# one cell with a shell instead), --lava (make lava: build, then write and
+# check LAVA jobs instead of booting), --lava-run CELL (make lava-run: also
+# run that cell's job with a local lava-run and compare).
 set -eu
 . "$(dirname "$0")/../lib.sh"
 
@@ -22,7 +27,29 @@ MTE=${MTE:-off on forced}
 EXPECT=${EXPECT:-}
 RERUN=${RERUN:-0}
 BOOT_JOBS=${BOOT_JOBS:-$JOBS}
-BOOT_RETRIES=${BOOT_RETRIES:-1}
+# What to do once the run is built: boot and grade the matrix (default),
+# or --shell CELL (make shell), --lava (make lava), --lava-run CELL (make
+# lava-run). Arguments, not the environment: a variable left set in a
+# shell or passed to make could otherwise turn a graded run into one that
+# grades nothing.
+ACTION=verify
+ACTION_CELL=
+case $# in
+0) ;;
+1)
+	[ "$1" = --lava ] || die "usage: verify.sh [--shell CELL | --lava | --lava-run CELL]"
+	ACTION=lava
+	;;
+2)
+	case $1 in
+	--shell) ACTION=shell ;;
+	--lava-run) ACTION=lava-run ;;
+	*) die "usage: verify.sh [--shell CELL | --lava | --lava-run CELL]" ;;
+	esac
+	ACTION_CELL=$2
+	;;
+*) die "usage: verify.sh [--shell CELL | --lava | --lava-run CELL]" ;;
+esac
 QEMU=${QEMU:-qemu-system-aarch64}
 export QEMU
 
@@ -42,6 +69,13 @@ check_args() {
 	[ -n "$MTE" ] || die "MTE is empty"
 	case $KCONFIG in default | nomte) ;; *) die "KCONFIG must be default or nomte, not '$KCONFIG'" ;; esac
 	case $SERIES in patches | none) ;; *) die "SERIES must be patches or none, not '$SERIES'" ;; esac
+	if [ -n "$ACTION_CELL" ]; then
+		case ${ACTION_CELL##*-mte} in on | off | forced) ;; *) ACTION_CELL=bad ;; esac
+		case " $(family_modes "$FAMILY") " in
+		*" ${ACTION_CELL%-mte*} "*) ;;
+		*) die "CELL: want <mode>-mte<on|off|forced>, mode one of: $(family_modes "$FAMILY")" ;;
+		esac
+	fi
 }
 
 # expect_files: the expectation files named by EXPECT (names or paths).
@@ -69,7 +103,7 @@ cell_key() {
 
 # boot_cell MODE MTE: boot one cell unless an identical boot is cached.
 boot_cell() {
-	local mode=$1 mte=$2 cell=$1-mte$2 key console t0 rc tries=0
+	local mode=$1 mte=$2 cell=$1-mte$2 key console t0
 	console=$LOGS/$cell.console
 	key=$(cell_key "$cell")
 	if [ "$RERUN" != 1 ] && [ -f "$console" ] && [ "$(cat "$LOGS/$cell.key" 2>/dev/null)" = "$key" ]; then
@@ -78,29 +112,16 @@ boot_cell() {
 	fi
 	stage "boot: $cell"
 	rm -f "$LOGS/$cell.key"
-	rm -f "$LOGS/$cell.hung.console"
 	t0=$(date +%s)
-	while :; do
-		rc=0
-		bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console" || rc=$?
-		# A guest that hangs once under TCG on a loaded host may be the
-		# host's fault: boot it again, BOOT_RETRIES times, keeping the hung
-		# console; the summary names every cell that needed this.
-		if [ "$rc" != 2 ] || [ "$tries" -ge "$BOOT_RETRIES" ]; then
-			break
-		fi
-		tries=$((tries + 1))
-		mv "$console" "$LOGS/$cell.hung.console"
-		stage "boot: $cell hung (timed out after ${BOOT_TIMEOUT:-180}s), booting it again"
-	done
-	case $rc in
-	0)
+	if bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
 		echo "$key" >"$LOGS/$cell.key"
 		echo ok >"$LOGS/$cell.boot"
-		;;
-	2) echo "timed out after ${BOOT_TIMEOUT:-180}s" >"$LOGS/$cell.boot" ;;
-	*) echo "QEMU failed (see $console)" >"$LOGS/$cell.boot" ;;
-	esac
+	else
+		case $? in
+		2) echo "timed out after ${BOOT_TIMEOUT:-180}s" >"$LOGS/$cell.boot" ;;
+		*) echo "QEMU failed (see $console)" >"$LOGS/$cell.boot" ;;
+		esac
+	fi
 	echo $(($(date +%s) - t0)) >"$LOGS/$cell.seconds"
 	stage "boot: $cell finished in $(cat "$LOGS/$cell.seconds")s"
 }
@@ -110,6 +131,9 @@ grade_cell() {
 	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f args=()
 	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
 	args+=(--boot "$(cat "$LOGS/$cell.boot" 2>/dev/null || echo ok)")
+	for f in "$LOGS/$cell".hung*.console; do
+		[ ! -f "$f" ] || args+=(--hung "$f")
+	done
 	# Our tests must all be in the run, whatever the smoke set.
 	args+=(--require mte_host_probe --require mte_guest --require mte_userspace)
 	# The kernel must use MTE exactly in the MTE-on cells of an MTE kernel.
@@ -154,17 +178,29 @@ disk_usage() {
 		"out/ holds $(human "$all") in total, $(human "$(free_kb)") free"
 }
 
-# retried_report: name the cells of this run that hung and were booted again
-# (their first console is kept as CELL.hung.console).
-retried_report() {
-	local mode mte hung=()
+# lava_jobs: make lava: the run's kernel and initramfs and one LAVA job per
+# cell in out/lava/RUN/, each validated with lava-common's job schema.
+# LAVA_DEVICE_TYPE (default qemu) and LAVA_URL (where the lab fetches the
+# two files; default file:// of that directory) select the lab;
+# --lava-run CELL runs that cell's job here with lava-run (run-local.sh).
+lava_jobs() {
+	local dir=$OUT/lava/$RUN mode mte n
+	stage "lava: jobs for ${LAVA_DEVICE_TYPE:-qemu} in $dir"
+	rm -rf "$dir" && mkdir -p "$dir/jobs"
+	cp "$IMAGE" "$INITRD" "$dir/"
 	for mode in $MODES; do
 		for mte in $MTE; do
-			[ ! -f "$LOGS/$mode-mte$mte.hung.console" ] || hung+=("$mode-mte$mte")
+			echo "$mode:$mte:$(PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - "$mode" "$mte" - | head -1)"
 		done
-	done
-	[ "${#hung[@]}" = 0 ] ||
-		echo "Booted again after a hang: ${hung[*]} (first consoles: $LOGS/<cell>.hung.console)"
+	done | /usr/bin/python3 "$SCRIPTS/lava/jobs.py" --run "$RUN" --kernel "$dir/Image" \
+		--initrd "$dir/initramfs.cpio" --url "${LAVA_URL:-file://$dir}" \
+		--device-type "${LAVA_DEVICE_TYPE:-qemu}" --outdir "$dir/jobs" >/dev/null ||
+		die "writing the LAVA jobs failed"
+	/usr/bin/python3 "$SCRIPTS/lava/validate.py" "$dir"/jobs/*.yaml >"$dir/validate.txt" ||
+		die "a LAVA job does not pass lava-common's schema: $(grep -v '^ok' "$dir/validate.txt" | head -1)"
+	n=$(grep -c '^ok' "$dir/validate.txt")
+	stage "lava: $n jobs written and valid (lava-common's schema): $dir/jobs"
+	[ "$ACTION" != lava-run ] || bash "$SCRIPTS/lava/run-local.sh" "$dir" "$ACTION_CELL"
 }
 
 # lock_source: one run per source at a time (trees and build dirs are
@@ -216,6 +252,21 @@ main() {
 	IMAGE=$BUILD/arch/arm64/boot/Image
 	INITRD=$BUILD/initramfs.cpio
 	bash "$SCRIPTS/pipeline/mkinitramfs.sh" "$BUILD" "$INITRD"
+	case $ACTION in
+	lava | lava-run)
+		lava_jobs
+		return
+		;;
+	shell)
+		stage "shell: $ACTION_CELL ($(PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - \
+			"${ACTION_CELL%-mte*}" "${ACTION_CELL##*-mte}" - | head -1))"
+		# The source's lock is not held through an untimed session.
+		exec 9>&-
+		bash "$SCRIPTS/pipeline/boot.sh" --shell "$IMAGE" "$INITRD" \
+			"${ACTION_CELL%-mte*}" "${ACTION_CELL##*-mte}" -
+		return
+		;;
+	esac
 
 	boot_all
 	disk_usage >"$LOGS/disk.txt" &
@@ -230,7 +281,6 @@ main() {
 	# A bare base is a control: say in plain words what the host reached.
 	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/proof/reach-report.py" "$RESULTS")"
 	wait "$DU" || true
-	retried_report
 	python3 "$SCRIPTS/pipeline/summarize.py" --run "$RUN" --out "$OUT/results/summary.txt" \
 		--disk "$(cat "$LOGS/disk.txt")" "${CELLS[@]}"
 }

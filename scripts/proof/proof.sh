@@ -72,6 +72,14 @@ explain() {
 	tail -n 5 "$1" >&2 2>/dev/null || true
 }
 
+# verdict LOG: a verify run's last line, plus the cells it booted again
+# after a hang (boot.sh BOOT_RETRIES), so that a row never hides a retry.
+verdict() {
+	local again
+	again=$(sed -n 's/^  \([a-z-]*-mte[a-z]*\): [^:]*: hung.*/\1/p' "$1" | sort -u | tr '\n' ' ')
+	echo "$(tail -n1 "$1")${again:+ (booted again after a hang: ${again% })}"
+}
+
 # run_verify LABEL VAR=VALUE...: verify.sh with the given environment, its
 # output in $PROOF/LABEL.log and its results under out/results/KVER-LABEL.
 run_verify() {
@@ -95,7 +103,8 @@ series_dir() {
 }
 
 # failing_tests LABEL: "cell:test" for every failed test of run_verify
-# LABEL, and "cell:crash" for a cell whose boot check failed.
+# LABEL, and "cell:timeout" (every boot hung) or "cell:crash" for a cell
+# whose boot check failed.
 failing_tests() {
 	python3 - "$OUT/results/$KVER-$1" <<'PY'
 import glob, json, sys
@@ -103,7 +112,8 @@ out = []
 for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
     c = json.load(open(path))
     if not c["boot_ok"]:
-        out.append("%s:crash" % c["cell"])
+        hung = any(p.startswith("boot timed out") for p in c["problems"])
+        out.append("%s:%s" % (c["cell"], "timeout" if hung else "crash"))
     out += ["%s:%s" % (c["cell"], t["name"]) for t in c["tests"]
             if t["status"] == "fail"]
 print(" ".join(out))
@@ -138,7 +148,7 @@ row_oracle() {
 	KVER=7.3 SERIES=none SMOKE=/dev/null EXPECT=oracle-7.3 bash "$SCRIPTS/pipeline/verify.sh" \
 		>"$PROOF/oracle-7.3.log" 2>&1 || st=BROKEN
 	record "2 upstream oracle (7.3, SERIES=none)" "$st" $((SECONDS - t0)) \
-		"$(tail -n1 "$PROOF/oracle-7.3.log")" "$PROOF/oracle-7.3.log"
+		"$(verdict "$PROOF/oracle-7.3.log")" "$PROOF/oracle-7.3.log"
 }
 
 row_nomte() {
@@ -146,7 +156,7 @@ row_nomte() {
 	stage "proof: verify KCONFIG=nomte"
 	KCONFIG=nomte bash "$SCRIPTS/pipeline/verify.sh" >"$PROOF/nomte.log" 2>&1 || st=BROKEN
 	record "3 CONFIG_ARM64_MTE=n kernel (patched $KVER)" "$st" $((SECONDS - t0)) \
-		"$(tail -n1 "$PROOF/nomte.log")" "$PROOF/nomte.log"
+		"$(verdict "$PROOF/nomte.log")" "$PROOF/nomte.log"
 }
 
 # w1_check LABEL: W=1 build of the objects the series touches, from the
@@ -195,7 +205,7 @@ row_bisect() {
 			# either a crashed cell or the harness itself failing.
 			st="error: $(tail -n1 "$PROOF/prefix-$k.log")"
 		fi
-		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c ':crash' || true)
+		n=$(failing_tests "prefix-$k" | tr ' ' '\n' | grep -c ':crash$\|:timeout$' || true)
 		[ "$n" = 0 ] || st=crash
 		w=$base_w
 		[ "$W1" = 0 ] || w=$(w1_check "prefix-$k")
@@ -209,6 +219,9 @@ row_bisect() {
 		}
 		printf '%s\t%s\t%s\t%s\n' "$k" "$st" "$n" $((SECONDS - t0)) >>"$PROOF/bisect.tsv"
 		detail="$detail $k:$st"
+		case $(verdict "$PROOF/prefix-$k.log") in
+		*"(booted again after a hang: "*) detail="$detail($(verdict "$PROOF/prefix-$k.log" | sed 's/.*(//')" ;;
+		esac
 	done
 	[ "$bad" = 0 ] && st=holds || st=BROKEN
 	record "4 bisect safety (prefixes 1..$total$([ "$W1" = 1 ] || echo ', W=1 not built'))" "$st" \
@@ -216,7 +229,7 @@ row_bisect() {
 }
 
 row_loo() {
-	local t0=$SECONDS i dir keep caught st=holds total logs=()
+	local t0=$SECONDS i dir keep caught again st=holds total logs=()
 	total=$(grep -c . "$SERIES_DIR/series")
 	rm -f "$PROOF/loo.tsv"
 	for i in $(seq 1 "$total"); do
@@ -239,7 +252,11 @@ row_loo() {
 				logs+=("$PROOF/without-$i.log")
 			}
 		fi
-		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$SERIES_DIR/series")" "${caught:-none}" >>"$PROOF/loo.tsv"
+		again=""
+		case $(verdict "$PROOF/without-$i.log") in
+		*"(booted again after a hang: "*) again=" ($(verdict "$PROOF/without-$i.log" | sed 's/.*(//')" ;;
+		esac
+		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$SERIES_DIR/series")" "${caught:-none}$again" >>"$PROOF/loo.tsv"
 		if [ -z "$caught" ] && ! grep -q "^${i}[[:space:]]" "$(family_config untestable)" 2>/dev/null; then
 			st=BROKEN
 		fi
