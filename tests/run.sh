@@ -166,7 +166,7 @@ t "boot: a guest that hangs once is booted again" 0 "^note: nvhe-mteoff: boot ti
 	BOOT_TIMEOUT=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h1.console"
 t "boot: BOOT_RETRIES must be a number" 1 "^error: BOOT_RETRIES must be a number, not 'x'" \
 	env QEMU="$FQ" FAKE_QEMU=hang BOOT_RETRIES=x bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h2.console"
-t "parser: a boot that only hung before a clean boot passes, named" 0 "booted again after a hang: h1.hung1.console: hung in 'selftests: kvm: get-reg-list', 0 test results" \
+t "parser: a boot that only hung before a clean boot passes, named" 0 "booted again after a hang: h1.hung1.console: hung in 'get-reg-list', 0 test results" \
 	parse "$TMP/h1.console" --mode nvhe --mte off --hung "$TMP/h1.hung1.console"
 parse "$TMP/h1.console" --mode nvhe --mte off --hung "$TMP/h1.hung1.console" --json "$TMP/h1.json" >/dev/null
 t "summary: a cell booted again is named, and counted on the cells line" 0 \
@@ -179,8 +179,33 @@ t "parser: a hung boot that also oopsed fails the cell" 1 "the boot that hung \(
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h3.hung1.console"
 { sed -n '1,/^1\.\./p' "$FIX/console-hostfail.log"; sed -n '/^# selftests: kvm: mte_host_probe/,/^not ok/p' "$FIX/console-hostfail.log"
 	echo '[   60.000000] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'; } >"$TMP/h4.hung1.console"
-t "parser: a hung boot with a failed MTE test fails the cell" 1 "the boot that hung \(h4.hung1.console\) had failing tests: mte_host_probe" \
+t "parser: a hung boot with a failed MTE test fails the cell" 1 "the boot that hung \(h4.hung1.console\) had unexpected results: mte_host_probe \(exit=1\)" \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h4.hung1.console"
+# Hung inside mte_host_probe, after one failed sub-test, and with only its
+# first line: our series can hang there, so a run of it (--strict-hang)
+# fails; a bare base's run is booted again.
+{ sed -n '1,/^1\.\./p' "$FIX/console-hostfail.log"; echo '# selftests: kvm: mte_host_probe'
+	echo '# TAP version 13'; echo '# 1..5'; } >"$TMP/h5.hung1.console"
+t "parser: a run of our series that hung in an MTE test fails" 1 "hung in mte_host_probe, where the series can cause a hang" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --strict-hang --hung "$TMP/h5.hung1.console"
+t "parser: a bare base's run that hung in an MTE test is booted again" 0 "hung in 'mte_host_probe', 0 test results" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h5.hung1.console"
+{ cat "$TMP/h5.hung1.console"; echo '# not ok 1 GCR_EL1 read denied'; } >"$TMP/h6.hung1.console"
+t "parser: the test a boot hung in had failed a sub-test: the cell fails" 1 "was in mte_host_probe, which had failed: GCR_EL1 read denied" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h6.hung1.console"
+{ cat "$TMP/h5.hung1.console"; echo '[   30.000000] CPU: 1 PID: 90 Comm: mte_host_probe Not tainted'; } >"$TMP/h7.hung1.console"
+t "parser: a hung boot with our test in a stack dump fails a run of our series" 1 "has mte_probe or an mte_ test in a stack dump" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --strict-hang --hung "$TMP/h7.hung1.console"
+{ sed -n '1,/^1\.\./p' "$FIX/console-mteskip.log"; sed -n '/^# selftests: kvm: mte_host_probe/,/^ok .*mte_host_probe/p' "$FIX/console-mteskip.log"; } >"$TMP/h8.hung1.console"
+t "parser: a hung boot where an MTE test skipped on an MTE cell fails" 1 "had unexpected results: mte_host_probe" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h8.hung1.console"
+t "boot: BOOT_RETRIES=2 keeps both hung consoles" 2 "hung console: $TMP/h9.hung2.console" \
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=1 BOOT_RETRIES=2 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h9.console"
+ok "boot: hung1 is the first hung console, not overwritten" [ -s "$TMP/h9.hung1.console" ]
+touch "$TMP/h9.hungry.console"
+t "boot: a new boot removes the cell's old hung consoles only" 0 '' \
+	env QEMU="$FQ" FAKE_QEMU=console FAKE_CONSOLE="$FIX/console-pass.log" bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h9.console"
+ok "boot: ... and keeps other files" bash -c "[ ! -e $TMP/h9.hung1.console ] && [ ! -e $TMP/h9.hung2.console ] && [ -e $TMP/h9.hungry.console ]"
 t "boot+parse: hung console grades incomplete" 1 'incomplete: plan 1..3 but 0 results' \
 	parse "$TMP/c1" --mode nvhe --mte off
 t "parser: a timed-out boot fails even with a complete stream" 1 '  nvhe-mteoff: boot timed out after 300s' \
@@ -427,10 +452,10 @@ if /usr/bin/python3 -c "import lava_common.schemas" 2>/dev/null; then
 	# gives it to LAVA, CR LF elsewhere; seen with lava-run), a test's own
 	# output ("# " in front) trying to forge a result and to end the
 	# monitor, and a near miss.
-	line=$(sed -n 's/^\t*echo "\(# harness: result [^"]*\)"$/\1/p' "$S/pipeline/guest-init.sh")
+	line=$(sed -n 's/^\t*echo "\(## result [^"]*\)"$/\1/p' "$S/pipeline/guest-init.sh")
 	line=${line//\$name/mte_host_probe}
 	line=${line//\$result/skip}
-	printf 'TAP version 13\r\n# # harness: result forged pass\r\n# # harness: done\r\n%s\r\r\n# harness: result near passed\r\n# harness: done\r\n' \
+	printf 'TAP version 13\r\n# ## result forged pass\r\n# ## end\r\n%s\r\r\n## result near passed\r\n## end\r\n' \
 		"$line" >"$TMP/lava-console"
 	t "lava: the monitor reads guest-init's result lines and nothing a test prints" 0 "^\[\('mte_host_probe', 'skip'\)\] end at 1\$" \
 		/usr/bin/python3 -c "import re, yaml

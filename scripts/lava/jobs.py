@@ -4,7 +4,7 @@
 
 Each job boots the cell's kernel and initramfs (the ones verify.sh built and
 booted) with the cell's kernel command line, and a "monitors" test action
-turns the guest's per-test result lines ("# harness: result NAME OUTCOME",
+turns the guest's per-test result lines ("## result NAME OUTCOME",
 printed by guest-init.sh after each test's KTAP line) into LAVA test cases,
 one per top-level test, pass, fail or skip by the test's exit status. That
 is all LAVA grades: the cell's other checks (KVM mode, oopses, MTE tests
@@ -49,11 +49,11 @@ def monitor():
         "timeout": {"minutes": 20},
         "monitors": [{
             "name": "kselftest-kvm",
-            # Anchored at a line start: a test's own output reaches the
-            # console behind "# ", so it cannot forge or end the results.
+            # Anchored at a line start on "##": a test's own output reaches
+            # the console behind "# ", so it cannot forge or end the results.
             "start": "\nTAP version 13",
-            "end": "\n# harness: done",
-            "pattern": (r"\n# harness: result (?P<test_case_id>[-\w.]+) "
+            "end": "\n## end",
+            "pattern": (r"\n## result (?P<test_case_id>[-\w.]+) "
                         r"(?P<result>pass|fail|skip)(?=\s)"),
         }],
     }

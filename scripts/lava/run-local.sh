@@ -80,7 +80,7 @@ EOF
 stage "lava: reference boot of $CELL with the harness (boot.sh)"
 IMAGE=$DIR/Image
 INITRD=$DIR/initramfs.cpio
-bash "$ROOT/scripts/pipeline/boot.sh" "$IMAGE" "$INITRD" "${CELL%-mte*}" "${CELL##*-mte}" \
+BOOT_RETRIES=0 bash "$ROOT/scripts/pipeline/boot.sh" "$IMAGE" "$INITRD" "${CELL%-mte*}" "${CELL##*-mte}" \
 	"$RUNDIR/harness.console" || die "the harness's own boot of $CELL failed (see $RUNDIR/harness.console)"
 
 stage "lava: lava-run $JOB"
@@ -114,7 +114,7 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
         lava[msg.get("extra", {}).get("test_case_id", msg["case"])] = msg["result"]
 harness = {}
 for line in open(sys.argv[2], encoding="utf-8", errors="replace"):
-    m = re.match(r"# harness: result (\S+) (pass|fail|skip)\r?$", line)
+    m = re.match(r"## result (\S+) (pass|fail|skip)\r?$", line)
     if m:
         harness[m.group(1)] = m.group(2)
 bad = 0

@@ -100,7 +100,7 @@ fi
 case $BOOT_RETRIES in '' | *[!0-9]*) die "BOOT_RETRIES must be a number, not '$BOOT_RETRIES'" ;; esac
 mkdir -p "$(dirname "$CONSOLE")"
 HUNG=${CONSOLE%.console}.hung
-rm -f "$CONSOLE" "$HUNG"*.console
+rm -f "$CONSOLE" "$HUNG"[0-9]*.console
 tries=0
 while :; do
 	rc=0

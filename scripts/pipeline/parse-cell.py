@@ -9,8 +9,10 @@ complete; then grades every top-level test against its expectation.
 
 --hung names the console of an earlier boot of the same cell that timed
 out (boot.sh BOOT_RETRIES): the cell then fails if that boot showed an oops
-other than the stall itself or a test that failed against its expectation,
-and the JSON's "retried" list says where each such boot hung.
+other than an RCU stall report, an unexpected result, or a failed sub-test
+of the test it hung in, and with --strict-hang (runs of our series) if it
+hung in one of our MTE tests or with mte_probe in a stack dump; the JSON's
+"retried" list says where each such boot hung.
 
 Writes the KTAP stream (--ktap) and a JSON result (--json) and prints a
 one-line verdict plus the reasons of a failure. Exit status: 0 when the
@@ -168,6 +170,7 @@ def parse_console(text):
                 "directive": directive, "subtests": subs,
                 "subplan": cur["plan"] if cur else None})
             cur = None
+    res["inflight"] = cur  # a test that started and printed no result
     return res
 
 
@@ -259,34 +262,62 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
 
 
 # What a boot that hung and was booted again (boot.sh BOOT_RETRIES) may show
-# without failing the cell: the stall itself and its stack dumps.
-HANG_SIGNS = re.compile(r"rcu_sched detected stall|rcu: INFO:|Call trace:")
+# without failing the cell: an RCU stall report and the stack dumps after it.
+STALL = re.compile(r"rcu_\w+ (self-)?detected stall|rcu: INFO:")
+# A hang that involves our tests' module or processes.
+OURS = re.compile(r"\[mte_probe\]|Comm: mte_")
 
 
-def judge_hung(path, mode, mte, rules):
+def judge_hung(path, mode, mte, rules, strict):
     """(problems, note) for a console kept from a boot that timed out.
 
     The cell may pass on its next boot only if this one failed by hanging
-    alone: any other oops, or a test that finished and failed against the
-    expectations, is a finding however the next boot went.
+    alone: any oops but an RCU stall report, a test that ended against its
+    expectation, or a failed sub-test of the test that was running is a
+    finding however the next boot went. strict (runs of our series): a
+    hang inside one of our MTE tests, or with their module or process in
+    a stack dump, is a finding too, since the series can cause exactly
+    that.
     """
     with open(path, encoding="utf-8", errors="replace") as f:
-        res = parse_console(f.read())
+        text = f.read()
+    res = parse_console(text)
     _, _, _, tests = grade(res, mode, mte, rules)
     name = path.rsplit("/", 1)[-1]
-    oops = [o for o in res["oops"] if not HANG_SIGNS.search(o)]
-    failed = ["%s (%s)" % (t["name"], t["directive"] or "failed") for t in tests
-              if t["outcome"] == "unexpected" and t["status"] == "fail"]
+    oops, in_stall = [], False
+    for o in res["oops"]:
+        if STALL.search(o):
+            in_stall = True
+        elif not (in_stall and "Call trace:" in o):
+            in_stall = False
+            oops.append(o)
     problems = []
     if oops:
         problems.append("the boot that hung (%s) also showed: %s" % (name, " | ".join(oops[:5])))
-    if failed:
-        problems.append("the boot that hung (%s) had failing tests: %s" % (name, "; ".join(failed[:4])))
-    stall = [o for o in res["oops"] if HANG_SIGNS.search(o) and "Call trace" not in o]
-    last = next((line for line in reversed(res["ktap"]) if line.startswith("# selftests: ")), None)
-    note = "%s: hung%s%s, %d test results before it" % (
-        name, " in '%s'" % last[2:] if last else " before the tests",
-        " (%s)" % stall[0] if stall else "", len(res["tests"]))
+    bad = ["%s (%s)" % (t["name"], t["directive"] or t["status"]) for t in tests
+           if t["outcome"] == "unexpected"]
+    if bad:
+        problems.append("the boot that hung (%s) had unexpected results: %s" % (name, "; ".join(bad[:4])))
+    last = next((line[2:] for line in reversed(res["ktap"]) if line.startswith("# selftests: ")), None)
+    running = None
+    if last and res["inflight"] is not None:
+        running = test_name(last)
+        subs = [s["name"] for s in res["inflight"]["subtests"] if not s["ok"]]
+        if subs:
+            problems.append("the boot that hung (%s) was in %s, which had failed: %s"
+                            % (name, running, "; ".join(subs[:4])))
+        if strict and running in MTE_TESTS:
+            problems.append("the boot that hung (%s) hung in %s, where the series can "
+                            "cause a hang" % (name, running))
+    if strict and OURS.search(text):
+        problems.append("the boot that hung (%s) has mte_probe or an mte_ test in a "
+                        "stack dump" % name)
+    stall = STALL.search(text)
+    where = ("in '%s'" % running if running else "after '%s'" % test_name(last) if last and not res["done"]
+             else "after the tests" if res["done"] else "before the tests")
+    note = "%s: hung %s%s, %d test results before it" % (
+        name, where, " (%s)" % text[stall.start():text.find("\n", stall.start())].strip()
+        if stall else "", len(res["tests"]))
     return problems, note
 
 
@@ -306,6 +337,8 @@ def main():
                     help="a test that must be in the run (repeatable)")
     ap.add_argument("--hung", action="append", default=[],
                     help="the console of an earlier boot of the cell that timed out")
+    ap.add_argument("--strict-hang", action="store_true",
+                    help="a run of our series: a hang in an MTE test is a finding")
     args = ap.parse_args()
     try:
         rules = load_expectations(args.expect)
@@ -322,7 +355,7 @@ def main():
     retried = []
     for path in args.hung:
         try:
-            more, note = judge_hung(path, args.mode, args.mte, rules)
+            more, note = judge_hung(path, args.mode, args.mte, rules, args.strict_hang)
         except OSError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -73,10 +73,12 @@ explain() {
 }
 
 # verdict LOG: a verify run's last line, plus the cells it booted again
-# after a hang (boot.sh BOOT_RETRIES), so that a row never hides a retry.
+# after a hang (boot.sh BOOT_RETRIES; the summary's "Booted again after a
+# hang" section), so that a row never hides a retry.
 verdict() {
 	local again
-	again=$(sed -n 's/^  \([a-z-]*-mte[a-z]*\): [^:]*: hung.*/\1/p' "$1" | sort -u | tr '\n' ' ')
+	again=$(awk '/^Booted again after a hang/ { s = 1; next } s && /^$/ { s = 0 }
+		s && /^  [a-z-]+-mte[a-z]+: / { sub(/:$/, "", $1); print $1 }' "$1" | sort -u | tr '\n' ' ')
 	echo "$(tail -n1 "$1")${again:+ (booted again after a hang: ${again% })}"
 }
 
@@ -130,7 +132,8 @@ row_negative() {
 	python3 "$SCRIPTS/proof/reach-report.py" "$OUT/results/$KV-none" --check \
 		>"$PROOF/control-reach.txt" || st=BROKEN
 	record "1 negative control ($KVER, SERIES=none)" "$st" $((SECONDS - t0)) \
-		"$(head -c 2000 "$PROOF/control-reach.txt" | tr '\n' ' ')" \
+		"$(head -c 2000 "$PROOF/control-reach.txt" | tr '\n' ' ')$(verdict "$PROOF/control-none.log" |
+			sed -n 's/.*\( (booted again after a hang: .*\)$/\1/p')" \
 		"$PROOF/control-none.log" "$PROOF/control-reach.txt"
 }
 

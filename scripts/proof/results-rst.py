@@ -105,7 +105,8 @@ def run_section(results, run, heading):
     rows = []
     for c in cells:
         n = c["counts"]
-        rows.append([c["cell"], c["reached"] or "?", "PASS" if c["ok"] else "FAIL",
+        verdict = ("PASS" if c["ok"] else "FAIL") + (" (booted again)" if c.get("retried") else "")
+        rows.append([c["cell"], c["reached"] or "?", verdict,
                      n["passed"], n["failed"], n["skipped"],
                      seconds(results, run, c["cell"])])
     out.append(table(["cell", "KVM mode reached", "verdict", "passed", "failed",
@@ -118,6 +119,8 @@ def run_section(results, run, heading):
     out.append("\nOur tests, per cell:\n")
     out.append(table(["cell"] + OURS, rows))
     problems = [f"- ``{c['cell']}``: {p}" for c in cells for p in c["problems"]]
+    problems += [f"- ``{c['cell']}``: booted again after a hang: {r}"
+                 for c in cells for r in c.get("retried", [])]
     if problems:
         out.append("\nReasons given by the grader:\n")
         out += problems[:40]
