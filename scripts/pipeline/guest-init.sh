@@ -3,9 +3,9 @@
 # Mounts the pseudo filesystems, runs every test listed in /tests.txt
 # (one "name" per line, binaries in /kvm/) with a per-test timeout, and
 # prints KTAP on the console in the kselftest runner's format (plus a
-# "## result NAME pass|fail|skip" line per test and "## end", for LAVA),
-# followed by a "# Totals" line, the completion marker "# harness: done"
-# and poweroff.
+# "## result NAME pass|fail|skip" line per test, for LAVA), followed by a
+# "# Totals" line, the completion marker "# harness: done", "## end" (for
+# LAVA) and poweroff.
 # The per-test timeout comes from harness.timeout=SECONDS on the cmdline;
 # harness.shell=1 gives an interactive shell instead (make shell).
 # shellcheck disable=SC2039,SC3043
@@ -73,9 +73,10 @@ run_tests() {
 		echo "## result $name $result"
 		echo "# harness: $name took $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")s"
 	done </tests.txt
-	echo "## end"
 	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 	echo "# harness: done"
+	# Last: LAVA stops logging the console where its monitor ends.
+	echo "## end"
 }
 
 # harness.shell=1 (make shell): a shell on the console instead of the run.
