@@ -159,11 +159,11 @@ t "boot: hanging guest times out, console tail shown" 2 'timed out after 2s.*|  
 t "boot: hanging guest's console tail has the last line" 2 '  \| # selftests: kvm: get-reg-list' \
 	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=2 BOOT_RETRIES=0 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/c1"
 t "boot: a guest that hangs every time fails after its retry" 2 'booting it again.*|timed out after 1s' \
-	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h0.console"
+	env QEMU="$FQ" FAKE_QEMU=hang BOOT_TIMEOUT=1 BOOT_RETRIES=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h0.console"
 ok "boot: the hung console of the first boot is kept" [ -s "$TMP/h0.hung1.console" ]
 t "boot: a guest that hangs once is booted again" 0 "^note: nvhe-mteoff: boot timed out after 1s, booting it again \(hung console: $TMP/h1.hung1.console\)" \
 	env QEMU="$FQ" FAKE_QEMU=hang-once FAKE_STATE="$TMP/h1.state" FAKE_CONSOLE="$FIX/console-pass.log" \
-	BOOT_TIMEOUT=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h1.console"
+	BOOT_TIMEOUT=1 BOOT_RETRIES=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h1.console"
 t "boot: BOOT_RETRIES must be a number" 1 "^error: BOOT_RETRIES must be a number, not 'x'" \
 	env QEMU="$FQ" FAKE_QEMU=hang BOOT_RETRIES=x bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h2.console"
 t "parser: a boot that only hung before a clean boot passes, named" 0 "booted again after a hang: h1.hung1.console: hung in 'get-reg-list', 0 test results" \

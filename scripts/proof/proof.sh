@@ -72,14 +72,19 @@ explain() {
 	tail -n 5 "$1" >&2 2>/dev/null || true
 }
 
-# verdict LOG: a verify run's last line, plus the cells it booted again
-# after a hang (boot.sh BOOT_RETRIES; the summary's "Booted again after a
-# hang" section), so that a row never hides a retry.
-verdict() {
+# retried LOG: " (booted again after a hang: CELLS)" for the cells a verify
+# run booted again (boot.sh BOOT_RETRIES; its summary's "Booted again after
+# a hang" section), else nothing, so that a row never hides a retry.
+retried() {
 	local again
 	again=$(awk '/^Booted again after a hang/ { s = 1; next } s && /^$/ { s = 0 }
 		s && /^  [a-z-]+-mte[a-z]+: / { sub(/:$/, "", $1); print $1 }' "$1" | sort -u | tr '\n' ' ')
-	echo "$(tail -n1 "$1")${again:+ (booted again after a hang: ${again% })}"
+	echo "${again:+ (booted again after a hang: ${again% })}"
+}
+
+# verdict LOG: a verify run's last line and what retried says.
+verdict() {
+	echo "$(tail -n1 "$1")$(retried "$1")"
 }
 
 # run_verify LABEL VAR=VALUE...: verify.sh with the given environment, its
@@ -132,8 +137,7 @@ row_negative() {
 	python3 "$SCRIPTS/proof/reach-report.py" "$OUT/results/$KV-none" --check \
 		>"$PROOF/control-reach.txt" || st=BROKEN
 	record "1 negative control ($KVER, SERIES=none)" "$st" $((SECONDS - t0)) \
-		"$(head -c 2000 "$PROOF/control-reach.txt" | tr '\n' ' ')$(verdict "$PROOF/control-none.log" |
-			sed -n 's/.*\( (booted again after a hang: .*\)$/\1/p')" \
+		"$(head -c 2000 "$PROOF/control-reach.txt" | tr '\n' ' ')$(retried "$PROOF/control-none.log")" \
 		"$PROOF/control-none.log" "$PROOF/control-reach.txt"
 }
 
@@ -221,10 +225,7 @@ row_bisect() {
 			logs+=("$PROOF/prefix-$k.log")
 		}
 		printf '%s\t%s\t%s\t%s\n' "$k" "$st" "$n" $((SECONDS - t0)) >>"$PROOF/bisect.tsv"
-		detail="$detail $k:$st"
-		case $(verdict "$PROOF/prefix-$k.log") in
-		*"(booted again after a hang: "*) detail="$detail($(verdict "$PROOF/prefix-$k.log" | sed 's/.*(//')" ;;
-		esac
+		detail="$detail $k:$st$(retried "$PROOF/prefix-$k.log")"
 	done
 	[ "$bad" = 0 ] && st=holds || st=BROKEN
 	record "4 bisect safety (prefixes 1..$total$([ "$W1" = 1 ] || echo ', W=1 not built'))" "$st" \
@@ -255,10 +256,7 @@ row_loo() {
 				logs+=("$PROOF/without-$i.log")
 			}
 		fi
-		again=""
-		case $(verdict "$PROOF/without-$i.log") in
-		*"(booted again after a hang: "*) again=" ($(verdict "$PROOF/without-$i.log" | sed 's/.*(//')" ;;
-		esac
+		again=$(retried "$PROOF/without-$i.log")
 		printf '%s\t%s\t%s\n' "$i" "$(sed -n "${i}p" "$SERIES_DIR/series")" "${caught:-none}$again" >>"$PROOF/loo.tsv"
 		if [ -z "$caught" ] && ! grep -q "^${i}[[:space:]]" "$(family_config untestable)" 2>/dev/null; then
 			st=BROKEN
