@@ -193,6 +193,9 @@ t "parser: a bare base's run that hung in an MTE test is booted again" 0 "hung i
 { cat "$TMP/h5.hung1.console"; echo '# not ok 1 GCR_EL1 read denied'; } >"$TMP/h6.hung1.console"
 t "parser: the test a boot hung in had failed a sub-test: the cell fails" 1 "was in mte_host_probe, which had failed: GCR_EL1 read denied" \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h6.hung1.console"
+printf 'nvhe off mte_host_probe pass|fail GCR_EL1\n' >"$TMP/h6.expect"
+t "parser: ... unless the expectation names that failure (a control run)" 0 "booted again after a hang: h6.hung1.console: hung in 'mte_host_probe'" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --expect "$TMP/h6.expect" --hung "$TMP/h6.hung1.console"
 { cat "$TMP/h5.hung1.console"; echo '[   30.000000] CPU: 1 PID: 90 Comm: mte_host_probe Not tainted'; } >"$TMP/h7.hung1.console"
 t "parser: a hung boot with our test in a stack dump fails a run of our series" 1 "has mte_probe or an mte_ test in a stack dump" \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --strict-hang --hung "$TMP/h7.hung1.console"
