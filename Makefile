@@ -20,7 +20,7 @@ TEST_ROWS := negative oracle bisect regression
 # The bases with a series (patches/<family>/), as scripts/lib.sh lists them.
 FAMILIES := $(shell sed -n 's/^FAMILIES="\(.*\)"$$/\1/p' scripts/lib.sh)
 
-.PHONY: help deps verify shell lava lava-run test proof bench apply control lint series-check unit clean clean-source
+.PHONY: help deps verify shell lava lava-run test proof bench apply control lint series-check selftest-series unit clean clean-source
 
 help:
 	@echo "make verify   apply patches/<base>/, build, boot every KVM mode x MTE cell, print the verdict"
@@ -30,7 +30,8 @@ help:
 	@echo "make shell CELL=<mode>-mte<on|off|forced>  that cell's kernel and command line, a shell instead of the run"
 	@echo "make lava     one LAVA job per cell (LAVA_DEVICE_TYPE=qemu|<board> LAVA_URL=...), schema-checked"
 	@echo "make lava-run CELL=<cell>  run that cell's QEMU job with Debian's lava-dispatcher here, compare"
-	@echo "make apply    prepare out/trees/<src>-<series> (series applied, selftests installed)"
+	@echo "make apply    prepare out/trees/<src>-<series> (series and selftest series applied)"
+	@echo "make selftest-series  write patches/selftests/<family>/ from selftests/ (commit the result)"
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
 	@echo "make clean    free out/ but the downloads; make clean-source KSRC=...|KVER=...: one source"
 	@echo "make deps     install missing Debian packages and the arm64 busybox"
@@ -67,6 +68,11 @@ lint: deps
 series-check: deps
 	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
 		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
+	@bash scripts/checks/check-selftest-series.sh
+	@KVER=6.12 PATCHES=patches/selftests/6.12 bash scripts/checks/check-prev-debian.sh
+
+selftest-series: deps
+	@bash scripts/selftests/update-series.sh
 
 unit:
 	@bash tests/run.sh
@@ -80,6 +86,8 @@ test: deps
 	@bash scripts/checks/lint.sh
 	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
 		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
+	@bash scripts/checks/check-selftest-series.sh
+	@KVER=6.12 PATCHES=patches/selftests/6.12 bash scripts/checks/check-prev-debian.sh
 	@bash tests/run.sh
 	@KVER=6.12 bash scripts/pipeline/verify.sh
 	@KVER=6.12 bash scripts/pipeline/verify.sh --lava

@@ -4,7 +4,8 @@
 #                            source copies (base/), trees, the shared file
 #                            store, proof and bench work; keeps the downloads
 #                            (out/pkg: Debian packages fetched with apt, e.g.
-#                            linux-source-7.3; out/busybox: the arm64 busybox).
+#                            linux-source-7.3; out/busybox: the arm64 busybox;
+#                            out/guest-tools: the guest runner's tools).
 #                            Only names the harness makes are removed.
 #        clean.sh --source   only the copies of one source, named by KSRC=
 #                            or KVER= (base, its trees, their builds and build
@@ -45,12 +46,12 @@ clean_all() {
 	for d in $RUN_PRODUCTS; do
 		rm -rf "${OUT:?}/$d"
 	done
-	rm -rf "$OUT"/prev-check.* "$OUT"/series-check.* "$OUT"/initramfs.* "$OUT"/busybox-deb
+	rm -rf "$OUT"/prev-check.* "$OUT"/series-check.* "$OUT"/selftest-series.* "$OUT"/initramfs.* "$OUT"/busybox-deb "$OUT"/guest-tools-deb "$OUT"/guest-tools.tmp
 	# The source copies go, their lock files stay (runs may wait on them).
 	if [ -d "$OUT/base" ]; then
 		find "$OUT/base" -mindepth 1 -maxdepth 1 ! -name '.lock-*' -exec rm -rf {} +
 	fi
-	for d in pkg busybox; do
+	for d in pkg busybox guest-tools; do
 		[ -e "$OUT/$d" ] && kept="$kept out/$d"
 	done
 	echo "kept:${kept:- nothing} (downloads)"

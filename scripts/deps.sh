@@ -1,6 +1,9 @@
 #!/bin/bash
-# deps.sh: install the Debian packages the harness needs (only those missing)
-# and unpack an arm64 busybox-static into out/busybox/. Quick when all present.
+# deps.sh: install the Debian packages the harness needs (only those missing),
+# unpack an arm64 busybox-static into out/busybox/ and the guest tools
+# kselftest's runner needs and busybox lacks into out/guest-tools/ (from
+# Debian's arm64 packages: coreutils' timeout, perl-base for the runner's
+# unbuffered prefix.pl, and the C library they load). Quick when all present.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -8,6 +11,9 @@ PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 linux-source-6.12 flex bison bc libssl-dev libelf-dev cpio ccache kmod quilt
 shellcheck rsync python3 git xz-utils lava-common python3-yaml"
 BUSYBOX=$OUT/busybox/bin/busybox
+# The arm64 packages the guest's kselftest runner takes tools from.
+GUEST_PKGS="coreutils libc6 perl-base libcrypt1"
+GUEST=$OUT/guest-tools
 
 # missing_pkgs: print the packages from $PKGS that are not installed.
 missing_pkgs() {
@@ -51,22 +57,28 @@ install_pkgs() {
 		die "apt-get install failed for: $missing"
 }
 
-install_busybox() {
-	local dir deb
-	[ -x "$BUSYBOX" ] && return 0
-	stage "deps: fetching busybox-static:arm64"
+# fetch_arm64 DIR PKG...: apt-get download PKG:arm64... into DIR (the
+# current lists first; updated only if that fails).
+fetch_arm64() {
+	local dir=$1
+	shift
 	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 		as_root dpkg --add-architecture arm64
 		UPDATED=
 	fi
-	dir=$OUT/busybox-deb
 	rm -rf "$dir" && mkdir -p "$dir" && chmod 0777 "$dir"
-	# Try the current lists first; update them only if that fails.
-	if ! (cd "$dir" && apt-get download -qq busybox-static:arm64) >/dev/null 2>&1; then
+	if ! (cd "$dir" && apt-get download -qq "${@/%/:arm64}") >/dev/null 2>&1; then
 		apt_update_once
-		(cd "$dir" && apt-get download -qq busybox-static:arm64) ||
-			die "apt-get download busybox-static:arm64 failed"
+		(cd "$dir" && apt-get download -qq "${@/%/:arm64}") ||
+			die "apt-get download ${*/%/:arm64} failed"
 	fi
+}
+
+install_busybox() {
+	local dir=$OUT/busybox-deb deb
+	[ -x "$BUSYBOX" ] && return 0
+	stage "deps: fetching busybox-static:arm64"
+	fetch_arm64 "$dir" busybox-static
 	deb=$(ls "$dir"/busybox-static_*_arm64.deb)
 	dpkg-deb -x "$deb" "$dir/x"
 	mkdir -p "$OUT/busybox/bin"
@@ -74,6 +86,38 @@ install_busybox() {
 	rm -rf "$dir"
 }
 
+# install_guest_tools: out/guest-tools/, a tree the initramfs copies to /:
+# usr/bin/timeout, usr/bin/perl and perl-base's modules, and the shared
+# libraries they need (checked with readelf).
+install_guest_tools() {
+	local dir=$OUT/guest-tools-deb deb lib
+	[ -f "$GUEST/.done" ] && return 0
+	stage "deps: fetching the guest's runner tools ($GUEST_PKGS, arm64)"
+	# shellcheck disable=SC2086
+	fetch_arm64 "$dir" $GUEST_PKGS
+	for deb in "$dir"/*.deb; do
+		dpkg-deb -x "$deb" "$dir/x"
+	done
+	rm -rf "$GUEST.tmp" && mkdir -p "$GUEST.tmp/usr/bin" "$GUEST.tmp/lib/aarch64-linux-gnu" \
+		"$GUEST.tmp/usr/lib/aarch64-linux-gnu"
+	cp -a "$dir/x/usr/bin/timeout" "$dir/x/usr/bin/perl" "$GUEST.tmp/usr/bin/"
+	cp -a "$dir/x/usr/lib/aarch64-linux-gnu/perl-base" "$GUEST.tmp/usr/lib/aarch64-linux-gnu/"
+	cp -a "$dir/x/lib/ld-linux-aarch64.so.1" "$GUEST.tmp/lib/"
+	for lib in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libcrypt.so.1; do
+		cp -aL "$(find "$dir/x" -name "$lib" | head -n 1)" "$GUEST.tmp/lib/aarch64-linux-gnu/$lib" ||
+			die "no $lib in $GUEST_PKGS"
+	done
+	for lib in $(aarch64-linux-gnu-readelf -d "$GUEST.tmp/usr/bin/timeout" "$GUEST.tmp/usr/bin/perl" |
+		sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
+		[ -e "$GUEST.tmp/lib/aarch64-linux-gnu/$lib" ] ||
+			die "guest tools: $lib is needed but not taken from $GUEST_PKGS"
+	done
+	(cd "$dir" && ls ./*.deb) >"$GUEST.tmp/.done"
+	rm -rf "$GUEST" && mv "$GUEST.tmp" "$GUEST"
+	rm -rf "$dir"
+}
+
 mkdir -p "$OUT"
 install_pkgs
 install_busybox
+install_guest_tools

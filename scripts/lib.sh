@@ -68,6 +68,9 @@ kvm_arch_dir() {
 # oracle) and is only run bare.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 FAMILIES="6.12 6.1"
+# The bases the selftest series (patches/selftests/<family>) is made for.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+SELFTEST_FAMILIES="6.12 6.1 7.3"
 
 # kernel_family: the family of the run's base: KVER (default 6.12), or
 # the VERSION.PATCHLEVEL of the tree KSRC ("?" when KSRC has none).
@@ -84,7 +87,13 @@ kernel_family() {
 # patches_dir: the series directory of the run: PATCHES when set, else
 # patches/<family> of the run's base.
 patches_dir() {
-	echo "${PATCHES:-$ROOT/patches/$(kernel_family)}"
+	realpath -m "${PATCHES:-$ROOT/patches/$(kernel_family)}"
+}
+
+# selftests_dir: the selftest series of the run's base: STPATCHES when
+# set, else patches/selftests/<family> (made by make selftest-series).
+selftests_dir() {
+	realpath -m "${STPATCHES:-$ROOT/patches/selftests/$(kernel_family)}"
 }
 
 # family_config NAME: configs/NAME-<family>.txt for the run's base when the

@@ -58,13 +58,23 @@
 #include "ucall_common.h"
 
 #ifndef HWCAP2_MTE
-#define HWCAP2_MTE		(1UL << 18)
+#define HWCAP2_MTE		BIT(18)
 #endif
 
 #define MODNAME			"mte_probe"
 #define DBG_DIR			"/sys/kernel/debug/" MODNAME
 #define MAX_CPUS		512
 #define MAX_ERRS_SHOWN		1	/* detailed reports per probe and phase */
+
+/* Messages too long to share a line with their call. */
+#define MSG_NO_FEAT_MTE_CPU \
+	"%s: %s: CPU%d does not implement FEAT_MTE (ID_AA64PFR1_EL1.MTE == 0)\n"
+#define MSG_NO_FEAT_MTE \
+	"the CPU does not implement FEAT_MTE: no tag instruction or MTE register to probe\n"
+#define MSG_IDLE_UNKNOWN \
+	"cannot tell whether KVM holds EL2 while idle (no /sys/module/kvm/parameters)\n"
+#define MSG_VM_EXISTS \
+	"a VM exists already, so KVM holds EL2: cannot probe the idle state\n"
 
 enum expect { EXPECT_DENIED, EXPECT_ACCESS };
 enum kind { K_MRS, K_MSR, K_TAG_WRITE, K_TAG_READ };
@@ -114,13 +124,13 @@ struct result {
 #define HOST_ESR_EC_SHIFT	26
 #define HOST_ESR_EC_UNKNOWN	0x00ULL
 #define HOST_ESR_EC_SYS64	0x18ULL
-#define HOST_ESR_IL		(1ULL << 25)
+#define HOST_ESR_IL		BIT_ULL(25)
 #define HOST_PSR_MODE_MASK	0x1fULL
 #define HOST_PSR_MODE_EL1T	0x04ULL
 #define HOST_PSR_MODE_EL1H	0x05ULL
 #define HOST_PSR_DAIF		(0xfULL << 6)
 #define HOST_PSR_AIF		(0x7ULL << 6)
-#define HOST_PSR_TCO		(1ULL << 25)
+#define HOST_PSR_TCO		BIT_ULL(25)
 #define VEC_CUR_SP0_SYNC	0x000ULL
 #define VEC_CUR_SPX_SYNC	0x200ULL
 
@@ -336,7 +346,7 @@ static unsigned long long sysreg_iss(unsigned long long insn)
 static bool check_entry(const struct probe *p, const struct result *r,
 			char *buf, size_t len)
 {
-	bool el1t = strstr(p->name, "_el1t") != NULL;
+	bool el1t = strstr(p->name, "_el1t");
 	unsigned long long want_esr = HOST_ESR_EC_UNKNOWN << HOST_ESR_EC_SHIFT | HOST_ESR_IL;
 	unsigned long long want_vec = el1t ? VEC_CUR_SP0_SYNC : VEC_CUR_SPX_SYNC;
 	unsigned long long want_mode = el1t ? HOST_PSR_MODE_EL1T : HOST_PSR_MODE_EL1H;
@@ -394,8 +404,8 @@ static void describe_exc(const struct result *r, char *buf, size_t len)
  * the access was denied (one exception, nothing leaked) but the exception's
  * entry differs from the architecture's (see check_entry()).
  */
-static bool check(const struct probe *p, int cpu, const struct result *r,
-		  char *why, size_t len, bool *entry_only)
+static bool check_result(const struct probe *p, int cpu, const struct result *r,
+			 char *why, size_t len, bool *entry_only)
 {
 	char exc[160], diff[320];
 
@@ -528,7 +538,7 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 				continue;
 			}
 			ran++;
-			if (check(p, cpus[c], &r, why, sizeof(why), &entry_only))
+			if (check_result(p, cpus[c], &r, why, sizeof(why), &entry_only))
 				continue;
 			denial_failed |= !entry_only;
 			if (fails++ < MAX_ERRS_SHOWN)
@@ -549,7 +559,7 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 					      denial_failed ? "" :
 					      " [exception entry only]");
 		else if (!ran)
-			ksft_test_result_skip("%s: %s: CPU%d does not implement FEAT_MTE (ID_AA64PFR1_EL1.MTE == 0)\n",
+			ksft_test_result_skip(MSG_NO_FEAT_MTE_CPU,
 					      phase, p->what, hw_missing);
 		else
 			ksft_test_result_pass("%s: %s %s on %d CPU(s)\n",
@@ -667,12 +677,13 @@ static bool run_guest_on(int cpu)
 static struct {
 	uint64_t tag, exc;
 } ata_res;
-static volatile uint64_t ata_exc;
+/* Counted by the guest's exception handler, with READ_ONCE()/WRITE_ONCE(). */
+static uint64_t ata_exc;
 static uint8_t ata_page[4096] __aligned(4096);
 
 static void ata_guest_exception(struct ex_regs *regs)
 {
-	ata_exc++;
+	WRITE_ONCE(ata_exc, READ_ONCE(ata_exc) + 1);
 	regs->pc += 4;
 }
 
@@ -696,7 +707,7 @@ static void ata_guest_code(void)
 	asm volatile(".arch armv8.5-a\n.arch_extension memtag\n"
 		     "ldg %0, [%1]" : "+r" (v) : "r" (ata_page) : "memory");
 	ata_res.tag = (v >> 56) & 0xf;
-	ata_res.exc = ata_exc;
+	ata_res.exc = READ_ONCE(ata_exc);
 	write_sysreg(sctlr, sctlr_el1);
 	write_sysreg(mair, mair_el1);
 	isb();
@@ -850,7 +861,7 @@ static void kmsg_check(void)
 			 hits);
 }
 
-static void usage(const char *name)
+static void print_usage(const char *name)
 {
 	printf("usage: %s [-v] [-m PATH_TO_mte_probe.ko]\n", name);
 	printf("  -v: print every raw probe result\n");
@@ -875,7 +886,7 @@ int main(int argc, char *argv[])
 			modopt = optarg;
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 			exit(opt == 'h' ? KSFT_PASS : KSFT_FAIL);
 		}
 	}
@@ -917,11 +928,11 @@ int main(int argc, char *argv[])
 		ksft_exit_fail_msg("HWCAP2_MTE=%d but system_supports_mte()=%d\n",
 				   hwcap_mte, hi.mte);
 	if (!hi.hw_mte)
-		ksft_exit_skip("the CPU does not implement FEAT_MTE: no tag instruction or MTE register to probe\n");
+		ksft_exit_skip(MSG_NO_FEAT_MTE);
 
 	idle = idle_releases_el2(&hi);
 	if (idle < 0)
-		ksft_exit_fail_msg("cannot tell whether KVM holds EL2 while idle (no /sys/module/kvm/parameters)\n");
+		ksft_exit_fail_msg(MSG_IDLE_UNKNOWN);
 	ksft_set_plan(NR_PROBES * (NR_PHASES + idle) + 3);
 	kmsg_start();
 
@@ -952,7 +963,7 @@ int main(int argc, char *argv[])
 		enum expect held = expect;
 
 		if (vm_exists())
-			ksft_exit_fail_msg("a VM exists already, so KVM holds EL2: cannot probe the idle state\n");
+			ksft_exit_fail_msg(MSG_VM_EXISTS);
 		/* Without MTE2 the registers UNDEF natively, stub or not. */
 		expect = hi.hw_mte >= 2 ? EXPECT_ACCESS : EXPECT_DENIED;
 		nr = online_cpus(cpus);

@@ -24,26 +24,13 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <asm/hwcap.h>
+#include <asm/mman.h>
+#include <linux/prctl.h>
 
 #include "kselftest.h"
 
-#ifndef HWCAP2_MTE
-#define HWCAP2_MTE			(1UL << 18)
-#endif
-#ifndef PROT_MTE
-#define PROT_MTE			0x20
-#endif
-#ifndef PR_SET_TAGGED_ADDR_CTRL
-#define PR_SET_TAGGED_ADDR_CTRL		55
-#define PR_GET_TAGGED_ADDR_CTRL		56
-#define PR_TAGGED_ADDR_ENABLE		(1UL << 0)
-#endif
-#ifndef PR_MTE_TCF_SYNC
-#define PR_MTE_TCF_SYNC			(1UL << 1)
-#endif
-#ifndef PR_MTE_TAG_SHIFT
-#define PR_MTE_TAG_SHIFT		3
-#endif
+/* Older C libraries lack it; the uapi <asm/siginfo.h> clashes with <signal.h>. */
 #ifndef SEGV_MTESERR
 #define SEGV_MTESERR			9
 #endif
@@ -55,16 +42,27 @@
 #define INCL_MASK	(0xfffeUL << PR_MTE_TAG_SHIFT)
 
 static sigjmp_buf jb;
-static volatile sig_atomic_t got_sig, got_code;
+/* Set by the SIGSEGV handler: only accessed with flag_get()/flag_set(). */
+static sig_atomic_t got_sig, got_code;
+
+static inline int flag_get(const sig_atomic_t *flag)
+{
+	return __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
+static inline void flag_set(sig_atomic_t *flag, int val)
+{
+	__atomic_store_n(flag, val, __ATOMIC_RELAXED);
+}
 
 static void segv_handler(int sig, siginfo_t *si, void *uc)
 {
-	got_sig = sig;
-	got_code = si->si_code;
+	flag_set(&got_sig, sig);
+	flag_set(&got_code, si->si_code);
 	siglongjmp(jb, 1);
 }
 
-static inline void *irg(void *p)
+static inline void *random_tag(void *p)
 {
 	void *r;
 
@@ -72,7 +70,7 @@ static inline void *irg(void *p)
 	return r;
 }
 
-static inline void stg(void *p)
+static inline void set_tag(void *p)
 {
 	asm volatile(".arch armv8.5-a+memtag\n stg %0, [%0]" : : "r"(p)
 		     : "memory");
@@ -85,6 +83,24 @@ static inline unsigned long ldg_tag(void *p)
 	asm volatile(".arch armv8.5-a+memtag\n ldg %0, [%1]" : "+r"(r)
 		     : "r"(p));
 	return ((unsigned long)r & TAG_MASK) >> TAG_SHIFT;
+}
+
+/*
+ * Accesses through a tagged pointer, each one exactly one 64-bit STR or LDR
+ * through the pointer as given, tag included, that the compiler can neither
+ * drop, merge nor reorder.
+ */
+static inline void store_tagged(unsigned long *p, unsigned long val)
+{
+	asm volatile("str %1, [%0]" : : "r"(p), "r"(val) : "memory");
+}
+
+static inline unsigned long load_tagged(const unsigned long *p)
+{
+	unsigned long val;
+
+	asm volatile("ldr %0, [%1]" : "=r"(val) : "r"(p) : "memory");
+	return val;
 }
 
 /* 1 if the VMA at addr has VM_MTE ("mt" in smaps VmFlags), 0 if not, -1. */
@@ -163,7 +179,7 @@ static void test_with_mte(void)
 		.sa_sigaction = segv_handler,
 		.sa_flags = SA_SIGINFO,
 	};
-	volatile unsigned long *tp, *bad;
+	unsigned long *tp, *bad;
 	unsigned long tag, bad_tag;
 	int ret, prctl_ret, tagged;
 	uint8_t *p, *q;
@@ -195,33 +211,34 @@ static void test_with_mte(void)
 		return;
 	}
 
-	tp = irg(p);
+	tp = random_tag(p);
 	tag = ((unsigned long)tp & TAG_MASK) >> TAG_SHIFT;
-	stg((void *)tp);
+	set_tag(tp);
 	ksft_test_result(tag && ldg_tag(p) == tag,
 			 "IRG/STG tag 0x%lx reads back with LDG as 0x%lx\n",
 			 tag, ldg_tag(p));
 
 	sigaction(SIGSEGV, &sa, NULL);
-	got_sig = 0;
+	flag_set(&got_sig, 0);
 	if (!sigsetjmp(jb, 1)) {
-		tp[0] = 0x1234;
-		tp[1] = tp[0] + 1;
+		store_tagged(&tp[0], 0x1234);
+		store_tagged(&tp[1], load_tagged(&tp[0]) + 1);
 	}
-	ksft_test_result(!got_sig && tp[1] == 0x1235,
+	ksft_test_result(!flag_get(&got_sig) && load_tagged(&tp[1]) == 0x1235,
 			 "access through the matching tag 0x%lx%s\n", tag,
-			 got_sig ? " faulted" : " works");
+			 flag_get(&got_sig) ? " faulted" : " works");
 
 	bad_tag = tag == 0xf ? 1 : tag + 1;
 	bad = (void *)(((unsigned long)tp & ~TAG_MASK) |
 		       (bad_tag << TAG_SHIFT));
-	got_sig = 0;
-	got_code = 0;
+	flag_set(&got_sig, 0);
+	flag_set(&got_code, 0);
 	if (!sigsetjmp(jb, 1))
-		bad[0] = 0x5678;
-	ksft_test_result(got_sig == SIGSEGV && got_code == SEGV_MTESERR,
+		store_tagged(&bad[0], 0x5678);
+	ksft_test_result(flag_get(&got_sig) == SIGSEGV &&
+			 flag_get(&got_code) == SEGV_MTESERR,
 			 "store with tag 0x%lx to granule tagged 0x%lx: expected SIGSEGV/SEGV_MTESERR, got signal %d code %d\n",
-			 bad_tag, tag, (int)got_sig, (int)got_code);
+			 bad_tag, tag, flag_get(&got_sig), flag_get(&got_code));
 
 	signal(SIGSEGV, SIG_DFL);
 	munmap(p, getpagesize());

@@ -52,7 +52,7 @@ parse() {
 	python3 "$S/pipeline/parse-cell.py" "$@"
 }
 
-# fake_tree DIR: the smallest tree prepare-tree.sh and install-selftests.sh accept.
+# fake_tree DIR: the smallest tree prepare-tree.sh accepts.
 fake_tree() {
 	mkdir -p "$1/arch/arm64/kvm" "$1/scripts/kconfig" "$1/tools/testing/selftests/kvm/aarch64"
 	printf 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Fake\n' >"$1/Makefile"
@@ -220,8 +220,29 @@ t "boot+parse: panicking guest fails with the oops" 1 '\| .*Internal error: Oops
 	parse "$TMP/c2" --mode nvhe --mte off
 t "boot: cmdline of protected-nvhe, MTE off" 0 'kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0 arm64.nomte' \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-nvhe off -
-t "boot: cmdline of vhe has no kvm-arm.mode" 0 '^console=ttyAMA0 panic=-1 harness.timeout=[0-9]+$' \
+t "boot: cmdline of vhe has no kvm-arm.mode (and no timeout: the settings files')" 0 '^console=ttyAMA0 panic=-1$' \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - vhe on -
+t "boot: TEST_TIMEOUT overrides the per-test timeouts" 0 '^console=ttyAMA0 panic=-1 harness.timeout=30$' \
+	env PRINT_CMDLINE=1 TEST_TIMEOUT=30 bash "$S/pipeline/boot.sh" - - vhe on -
+# results.awk on what run_kselftest.sh prints (two collections, a pass, a
+# SKIP, a failure, a timeout, a test's own forged lines).
+printf '%s\n' 'TAP version 13' '1..1' '# timeout set to 45' '# selftests: arm64: mte_userspace' \
+	'# ok 1 sub' 'ok 1 selftests: arm64: mte_userspace' 'TAP version 13' '1..3' \
+	'# selftests: kvm: mte_host_probe' '# ## result forged pass' 'ok 1 selftests: kvm: mte_host_probe # SKIP' \
+	'# selftests: kvm: mte_guest' 'not ok 2 selftests: kvm: mte_guest # exit=1' \
+	'# selftests: kvm: get-reg-list' '#' 'not ok 3 selftests: kvm: get-reg-list # TIMEOUT 120 seconds' \
+	>"$TMP/runner.out"
+awk -f "$S/pipeline/results.awk" "$TMP/runner.out" >"$TMP/runner.res"
+ok "guest: results.awk passes every runner line through, in order" \
+	bash -c "grep -v -e '^## ' -e '^# harness: ' -e '^# Totals: ' $TMP/runner.res | cmp -s - $TMP/runner.out"
+ok "guest: results.awk: one result line per test, pass/skip/fail/timeout" \
+	bash -c "[ \"\$(grep '^## result' $TMP/runner.res | tr '\n' ,)\" = '## result mte_userspace pass,## result mte_host_probe skip,## result mte_guest fail,## result get-reg-list fail,' ]"
+ok "guest: results.awk ends with the totals and both end markers" \
+	bash -c "[ \"\$(tail -n 3 $TMP/runner.res | tr '\n' ,)\" = '# Totals: pass:1 fail:2 xfail:0 xpass:0 skip:1 error:0,# harness: done,## end,' ]"
+t "parser: the runner's two collections make one plan" 1 'nvhe-mteoff: FAIL .mode: .; 1 passed, 4 failed' \
+	parse "$TMP/runner.res" --mode nvhe --mte off --json "$TMP/runner.json"
+ok "parser: the runner's plans add up (4 results, no plan complaint)" \
+	bash -c "! grep -q 'plan 1' $TMP/runner.json && grep -q 'mte_guest' $TMP/runner.json"
 t "boot: cmdline of hvhe (hVHE without protected mode), MTE off" 0 'kvm-arm.mode=nvhe arm64_sw.hvhe=1 arm64.nomte$' \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe off -
 t "boot: a forced cell claims MTE2 on the command line" 0 'kvm-arm.mode=protected id_aa64pfr1.mte=2$' \
@@ -250,7 +271,21 @@ cp "$TMP/good/0001-a.patch" "$TMP/bad/"
 sed 's/^-two$/-zwei/' "$TMP/good/0002-b.patch" >"$TMP/bad/0002-b-broken.patch"
 cp "$TMP/good/0001-a.patch" "$TMP/good2/"
 sed 's/TWO/TWO-v2/' "$TMP/good/0002-b.patch" >"$TMP/good2/0002-b.patch"
+# The fake tree's own selftest series (the real ones need a real tree).
+mkdir -p "$TMP/st" "$TMP/stbad"
+mkpatch "$TMP/k" tools/testing/selftests/kvm/Makefile aarch64\\/bar aarch64\\/mte_host_probe 0001-st "$TMP/st"
+sed 's|^-TEST_GEN_PROGS_aarch64 += aarch64/bar$|-TEST_GEN_PROGS_aarch64 += aarch64/baz|' \
+	"$TMP/st/0001-st.patch" >"$TMP/stbad/0001-st.patch"
+echo 0001-st.patch >"$TMP/st/series"
+echo 0001-st.patch >"$TMP/stbad/series"
+export STPATCHES=$TMP/st
 SUM=$(tree_sum "$TMP/k")
+t "prepare: selftest series that does not apply names the patch" 1 '^error: selftest series does not apply: 0001-st.patch \(patch 1 of .*/stbad\)' \
+	env KSRC="$TMP/k" PATCHES="$TMP/good" STPATCHES="$TMP/stbad" bash "$S/pipeline/prepare-tree.sh"
+cp -r "$TMP/k" "$TMP/k-st"
+sed -i 's|aarch64/bar|aarch64/mte_host_probe|' "$TMP/k-st/tools/testing/selftests/kvm/Makefile"
+t "prepare: a KSRC that has the selftest series already is used as it is" 0 'the selftest series is in the tree already' \
+	env KSRC="$TMP/k-st" SERIES=none bash "$S/pipeline/prepare-tree.sh"
 t "prepare: series that does not apply names the patch" 1 '^error: series does not apply: 0002-b-broken.patch \(patch 2\)' \
 	env KSRC="$TMP/k" PATCHES="$TMP/bad" bash "$S/pipeline/prepare-tree.sh"
 TREE=$(ls -d "$OUT"/trees/ksrc-*-patches)
@@ -258,10 +293,10 @@ ok "prepare: failed series leaves the copy at base, nothing half-applied" \
 	bash -c "[ \$(git -C $TREE rev-parse HEAD) = \$(git -C $TREE rev-parse base) ] &&
 		[ ! -d $TREE/.git/rebase-apply ] && [ -z \"\$(git -C $TREE status --porcelain)\" ]"
 ok "prepare: user tree untouched after a failed series" [ "$(tree_sum "$TMP/k")" = "$SUM" ]
-t "prepare: good series applies, selftests installed" 0 "$TREE\$" \
+t "prepare: good series applies, selftest series applied" 0 "$TREE\$" \
 	env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh"
 ok "prepare: series content in the copy" grep -qx TWO "$TREE/arch/arm64/kvm/b.c"
-ok "prepare: MTE selftests hooked into the copy" grep -q mte_host_probe "$TREE/tools/testing/selftests/kvm/Makefile"
+ok "prepare: selftest series in the copy" grep -q mte_host_probe "$TREE/tools/testing/selftests/kvm/Makefile"
 ok "prepare: user tree untouched after applying" [ "$(tree_sum "$TMP/k")" = "$SUM" ]
 touch -d @1000000000 "$TREE/arch/arm64/kvm/a.c" "$TREE/arch/arm64/kvm/b.c"
 env KSRC="$TMP/k" PATCHES="$TMP/good" bash "$S/pipeline/prepare-tree.sh" >/dev/null 2>&1 || true
@@ -451,13 +486,12 @@ if /usr/bin/python3 -c "import lava_common.schemas" 2>/dev/null; then
 	{ cat "$TMP/lq/nvhe-mteoff.yaml"; echo "results_dir: /tmp"; } >"$TMP/lq-extra.yaml"
 	t "lava: the check is strict (an unknown key is refused)" 1 "^invalid .*lq-extra.yaml: extra keys not allowed" \
 		/usr/bin/python3 "$S/lava/validate.py" "$TMP/lq-extra.yaml"
-	# The console as guest-init.sh writes it (its echo; CR CR LF as a pty
+	# The console as guest-init.sh writes it (results.awk; CR CR LF as a pty
 	# gives it to LAVA, CR LF elsewhere; seen with lava-run), a test's own
 	# output ("# " in front) trying to forge a result and to end the
 	# monitor, and a near miss.
-	line=$(sed -n 's/^\t*echo "\(## result [^"]*\)"$/\1/p' "$S/pipeline/guest-init.sh")
-	line=${line//\$name/mte_host_probe}
-	line=${line//\$result/skip}
+	line=$(printf '%s\n' '# selftests: kvm: mte_host_probe' 'ok 1 selftests: kvm: mte_host_probe # SKIP' |
+		awk -f "$S/pipeline/results.awk" | grep '^## result')
 	printf 'TAP version 13\r\n# ## result forged pass\r\n# ## end\r\n%s\r\r\n## result near passed\r\n## end\r\n' \
 		"$line" >"$TMP/lava-console"
 	t "lava: the monitor reads guest-init's result lines and nothing a test prints" 0 "^\[\('mte_host_probe', 'skip'\)\] end at 1\$" \

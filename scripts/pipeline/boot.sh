@@ -8,7 +8,8 @@
 # --shell (make shell): the guest's shell on this terminal instead of the
 # test run, no timeout, CONSOLE unused.
 # Env: QEMU (binary, default qemu-system-aarch64),
-# BOOT_TIMEOUT (s, default 180), TEST_TIMEOUT (per test in the guest, s),
+# BOOT_TIMEOUT (s, default 180), TEST_TIMEOUT (per test in the guest, s;
+# default: the kselftest settings files' timeouts, 120 s for kvm),
 # BOOT_RETRIES (a boot that timed out is booted again this many times,
 # default 0; verify.sh passes 1 for runs without our series; the Nth hung
 # console is kept as NAME.hungN.console, for a CONSOLE of NAME.console).
@@ -30,7 +31,7 @@ MTE=$4
 CONSOLE=$5
 QEMU=${QEMU:-qemu-system-aarch64}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
-TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+TEST_TIMEOUT=${TEST_TIMEOUT:-}
 BOOT_RETRIES=${BOOT_RETRIES:-0}
 MACHINE=virt,virtualization=on,mte=on,gic-version=3
 # The machine of a cell: MTE2 except in the forced cells.
@@ -44,7 +45,7 @@ machine() {
 
 # cmdline MODE MTE: the kernel command line of a cell.
 cmdline() {
-	local c="console=ttyAMA0 panic=-1 harness.timeout=$TEST_TIMEOUT"
+	local c="console=ttyAMA0 panic=-1${TEST_TIMEOUT:+ harness.timeout=$TEST_TIMEOUT}"
 	case $1 in
 	nvhe) c="$c kvm-arm.mode=nvhe" ;;
 	hvhe) c="$c kvm-arm.mode=nvhe arm64_sw.hvhe=1" ;;

@@ -1,7 +1,9 @@
 #!/bin/bash
-# build-selftests.sh TREE BUILD: cross-build the KVM kselftests statically
-# (kselftest-install TARGETS=kvm, KDIR=BUILD for test modules; on 6.1, whose
-# lib.mk has no TEST_GEN_MODS_DIR, mte_probe.ko is built with M=). Output:
+# build-selftests.sh TREE BUILD: cross-build the kselftests the cells run,
+# statically: kselftest-install TARGETS="kvm arm64" with ARM64_SUBTARGETS=mte
+# (the KVM tests, and the arm64 MTE tests with mte_userspace), KDIR=BUILD for
+# test modules; on 6.1, whose lib.mk has no TEST_GEN_MODS_DIR, mte_probe.ko
+# is built with M= as its selftest patch says. Output:
 # BUILD/kselftest/kselftest_install/. Log: $OUT/logs/selftests-<name>.log.
 set -eu
 . "$(dirname "$0")/../lib.sh"
@@ -33,7 +35,7 @@ fresh_module() {
 }
 
 # build_module: a lib.mk without TEST_GEN_MODS_DIR (6.1) neither builds nor
-# installs mte_probe.ko (install-selftests.sh hooks nothing there): build
+# installs mte_probe.ko (its selftest series hooks nothing there): build
 # it against BUILD and put it where kselftest-install puts it elsewhere.
 build_module() {
 	local dir=$TREE/tools/testing/selftests/kvm/mte_probe
@@ -54,7 +56,7 @@ main() {
 	fresh_module
 	make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$BUILD" \
 		-j"$JOBS" KDIR="$BUILD" USERLDFLAGS=-static \
-		kselftest-install TARGETS=kvm >"$LOG" 2>&1 || {
+		kselftest-install TARGETS="kvm arm64" ARM64_SUBTARGETS=mte >"$LOG" 2>&1 || {
 		grep -E 'error|Error' "$LOG" | tail -15 >&2
 		die "kvm selftests build failed (see $LOG)"
 	}

@@ -1,24 +1,30 @@
 #!/bin/sh
 # guest-init.sh: /init of the test initramfs (busybox sh, runs as PID 1).
-# Mounts the pseudo filesystems, runs every test listed in /tests.txt
-# (one "name" per line, binaries in /kvm/) with a per-test timeout, and
-# prints KTAP on the console in the kselftest runner's format (plus a
-# "## result NAME pass|fail|skip" line per test, for LAVA), followed by a
-# "# Totals" line, the completion marker "# harness: done", "## end" (for
-# LAVA) and poweroff.
-# The per-test timeout comes from harness.timeout=SECONDS on the cmdline;
+# Mounts the pseudo filesystems, gives the runner what a distribution
+# would (busybox's applets on PATH, /dev/stdout; /usr/bin/timeout and perl
+# come from Debian's arm64 packages, see deps.sh), runs the tests listed in
+# /tests.txt with kselftest's run_kselftest.sh in /kselftest (their
+# kselftest install path), prints its KTAP on the console and powers off.
+# harness.timeout=SECONDS on the cmdline overrides the per-test timeouts;
 # harness.shell=1 gives an interactive shell instead (make shell).
 # shellcheck disable=SC2039,SC3043
-export PATH=/bin:/sbin
-mount -t proc proc /proc
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+/bin/busybox mount -t proc proc /proc
+# Every applet at its usual path (existing files, e.g. the coreutils
+# timeout, are kept); the runner also writes to /dev/stdout.
+/bin/busybox --install -s
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 # Keep kernel messages on the console, but below our KTAP lines.
 echo 7 >/proc/sys/kernel/printk
 
-timeout=120
+timeout=
 shell=0
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
@@ -28,62 +34,28 @@ for arg in $cmdline; do
 	esac
 done
 
+# run_tests: kselftest's own runner (run_kselftest.sh, unmodified, from
+# kselftest-install) on the tests of /tests.txt ("collection:test" lines),
+# its output on the console as it comes. The runner's per-test timeouts
+# come from the collections' settings files (harness.timeout=SECONDS
+# overrides them, -o). results.awk passes its output through and adds a
+# line per result for LAVA, the tests' times and the end-of-run markers.
 run_tests() {
-	local n=0 total pass=0 fail=0 skip=0 name rc result
-	total=$(grep -c . /tests.txt)
-	echo "TAP version 13"
-	echo "1..$total"
-	while read -r name; do
-		[ -n "$name" ] || continue
-		n=$((n + 1))
-		echo "# selftests: kvm: $name"
-		cd /kvm || exit 1
-		rm -f /tmp/rc
-		read -r t0 _ </proc/uptime
-		{
-			timeout -s KILL "$timeout" "./$name" </dev/null
-			echo $? >/tmp/rc
-		} 2>&1 | sed 's/^/# /'
-		rc=$(cat /tmp/rc 2>/dev/null || echo 255)
-		read -r t1 _ </proc/uptime
-		case $rc in
-		0)
-			echo "ok $n selftests: kvm: $name"
-			pass=$((pass + 1))
-			result=pass
-			;;
-		4)
-			echo "ok $n selftests: kvm: $name # SKIP"
-			skip=$((skip + 1))
-			result=skip
-			;;
-		137)
-			echo "not ok $n selftests: kvm: $name # TIMEOUT $timeout seconds"
-			fail=$((fail + 1))
-			result=fail
-			;;
-		*)
-			echo "not ok $n selftests: kvm: $name # exit=$rc"
-			fail=$((fail + 1))
-			result=fail
-			;;
-		esac
-		# One line a LAVA "monitors" pattern can read (scripts/lava/jobs.py);
-		# "##" because a test's own lines all start with "# ".
-		echo "## result $name $result"
-		echo "# harness: $name took $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")s"
+	local args="" t
+	while read -r t; do
+		[ -n "$t" ] && args="$args -t $t"
 	done </tests.txt
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	echo "# harness: done"
-	# Last: LAVA stops logging the console where its monitor ends.
-	echo "## end"
+	[ -z "$timeout" ] || args="-o $timeout$args"
+	cd /kselftest || exit 1
+	# shellcheck disable=SC2086 # one word per option
+	./run_kselftest.sh $args 2>&1 | awk -f /results.awk
 }
 
 # harness.shell=1 (make shell): a shell on the console instead of the run.
 if [ "$shell" = 1 ]; then
-	echo "# harness: shell; the tests are in /kvm (list: /tests.txt); exit powers off"
-	/bin/busybox --install -s /bin
-	cd /kvm && setsid cttyhack sh
+	echo "# harness: shell; tests in /kselftest (their kselftest install path; list: /tests.txt,"
+	echo "# harness: e.g. ./run_kselftest.sh -t kvm:mte_guest); exit powers off"
+	cd /kselftest && setsid cttyhack sh
 else
 	run_tests
 fi

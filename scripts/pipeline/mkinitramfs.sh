@@ -1,27 +1,41 @@
 #!/bin/bash
 # mkinitramfs.sh BUILD OUTPUT: pack the guest initramfs (cpio newc,
-# uncompressed): busybox-static, /init (scripts/pipeline/guest-init.sh), /tests.txt
-# and the selected KVM selftests from BUILD/kselftest/kselftest_install/kvm
-# plus the mte_probe module. Tests: the smoke set (configs/smoke.txt, or
-# the base's own configs/smoke-<family>.txt, e.g. smoke-6.1.txt; an "a|b"
-# line takes the first name that exists) followed by the MTE tests when
-# they were installed.
+# uncompressed): busybox-static, the runner's tools from Debian's arm64
+# packages (out/guest-tools/, deps.sh), /init (scripts/pipeline/guest-init.sh)
+# and its /results.awk,
+# and under /kselftest/ a slice of BUILD/kselftest/kselftest_install: the
+# runner (run_kselftest.sh, kselftest/, kselftest-list.txt), each collection's
+# settings file, the selected tests at their install paths and the
+# mte_probe module. /tests.txt lists the selected tests as the runner names
+# them ("kvm:get-reg-list", "arm64:mte_userspace"): the smoke set
+# (configs/smoke.txt, or the base's own configs/smoke-<family>.txt, e.g.
+# smoke-6.1.txt; an "a|b" line takes the first name that was built)
+# followed by the MTE tests that were built.
 set -eu
 . "$(dirname "$0")/../lib.sh"
 
 [ $# = 2 ] || die "usage: mkinitramfs.sh BUILD OUTPUT"
 BUILD=$1
 OUTPUT=$2
-INST=$BUILD/kselftest/kselftest_install/kvm
+INST=$BUILD/kselftest/kselftest_install
 BUSYBOX=$OUT/busybox/bin/busybox
+GUEST=$OUT/guest-tools
 SMOKE=${SMOKE:-$(family_config smoke)}
 MTE_TESTS="mte_host_probe mte_guest mte_userspace"
 
 need_tool cpio
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (run 'make deps')"
-[ -d "$INST" ] || die "$INST missing (build the selftests first)"
+[ -f "$GUEST/.done" ] || die "$GUEST missing (run 'make deps')"
+[ -f "$INST/kselftest-list.txt" ] || die "$INST/kselftest-list.txt missing (build the selftests first)"
 
-# test_list: names of the tests to run, in order.
+# entry NAME: the runner's "collection:NAME" for a test that was built.
+entry() {
+	local e
+	e=$(grep -m1 -E "^[^:]+:$1\$" "$INST/kselftest-list.txt") || return 1
+	[ -x "$INST/${e%%:*}/$1" ] && echo "$e"
+}
+
+# test_list: the tests to run, in order, as "collection:name".
 test_list() {
 	local line alt found t
 	while read -r line; do
@@ -30,34 +44,35 @@ test_list() {
 		[ -n "$line" ] || continue
 		found=
 		for alt in $(echo "$line" | tr '|' ' '); do
-			if [ -x "$INST/$alt" ]; then
-				found=$alt
-				break
-			fi
+			found=$(entry "$alt") && break
 		done
 		[ -n "$found" ] || die "smoke test '$line' not built in $INST"
 		echo "$found"
 	done <"$SMOKE"
 	for t in $MTE_TESTS; do
-		[ -x "$INST/$t" ] && echo "$t"
+		entry "$t" || true
 	done
-	return 0
 }
 
 stage "initramfs: $(basename "$OUTPUT")"
 STAGING=$(mktemp -d "$OUT/initramfs.XXXXXX")
 trap 'rm -rf "$STAGING"' EXIT
-mkdir -p "$STAGING"/{bin,sbin,dev,proc,sys,tmp,kvm,etc}
+mkdir -p "$STAGING"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc,kselftest}
+cp -a "$GUEST/." "$STAGING/"
+rm -f "$STAGING/.done"
 cp "$BUSYBOX" "$STAGING/bin/busybox"
-for a in sh mount mkdir cat echo grep sed sync poweroff timeout rm sleep dmesg insmod ls awk; do
-	ln -s busybox "$STAGING/bin/$a"
-done
+ln -s busybox "$STAGING/bin/sh"
 install -m 0755 "$ROOT/scripts/pipeline/guest-init.sh" "$STAGING/init"
+install -m 0644 "$ROOT/scripts/pipeline/results.awk" "$STAGING/results.awk"
 test_list >"$STAGING/tests.txt"
-while read -r t; do
-	cp "$INST/$t" "$STAGING/kvm/$t"
+K=$STAGING/kselftest
+cp -a "$INST/run_kselftest.sh" "$INST/kselftest" "$INST/kselftest-list.txt" "$K/"
+while IFS=: read -r coll t; do
+	mkdir -p "$K/$coll"
+	cp -a "$INST/$coll/$t" "$K/$coll/$t"
+	[ ! -f "$INST/$coll/settings" ] || cp -a "$INST/$coll/settings" "$K/$coll/settings"
 done <"$STAGING/tests.txt"
-[ -d "$INST/mte_probe" ] && cp -r "$INST/mte_probe" "$STAGING/kvm/mte_probe"
+[ ! -d "$INST/kvm/mte_probe" ] || cp -a "$INST/kvm/mte_probe" "$K/kvm/mte_probe"
 # Fixed mtimes: same inputs give a byte-identical archive (cell cache key).
 find "$STAGING" -exec touch -h -d @0 {} +
 (cd "$STAGING" && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible \

@@ -153,9 +153,11 @@ def parse_console(text):
             if m and res["tests"] and res["tests"][-1]["name"] == m.group(1):
                 res["tests"][-1]["seconds"] = float(m.group(2))
             continue
+        # kselftest's runner prints a plan per collection (kvm, arm64):
+        # the run's plan is their sum.
         m = PLAN.match(line)
-        if m and res["plan"] is None:
-            res["plan"] = int(m.group(1))
+        if m:
+            res["plan"] = (res["plan"] or 0) + int(m.group(1))
             continue
         m = RESULT.match(line)
         if m:

@@ -1,14 +1,16 @@
 #!/bin/bash
 # prepare-tree.sh: produce the kernel source tree the harness builds from.
-# Usage: prepare-tree.sh [--name]  (--name: only print <src-id>-<series>)
+# Usage: prepare-tree.sh [--name|--base]  (--name: only print
+# <src-id>-<series>; --base: make sure the pristine copy of the source
+# exists, print its git directory, prepare no tree)
 # Input (env): KSRC (user tree, never modified) or KVER (Debian linux-source),
 # SERIES=patches|none, PATCHES (the series directory, default
 # patches/<family>, e.g. patches/6.12 for KVER=6.12 or a 6.12.y KSRC),
 # VARIANT (a tree of its own, <src-id>-<series>.<variant>, so that trying
 # other series does not disturb the main tree's incremental build).
 # Output: $OUT/trees/<src-id>-<series>, a git repo with
-# the pristine base tagged "base", the series applied with git am and the
-# selftests installed. Its path is printed as the last line of stdout.
+# the pristine base tagged "base", the series applied with git am, then
+# the selftest series (patches/selftests/<family>, SERIES=none too). Its path is printed as the last line of stdout.
 # Unchanged inputs leave the tree untouched; a changed series is re-applied
 # and files whose content did not change get their old mtimes back, so the
 # O= kernel build stays incremental.
@@ -18,6 +20,7 @@ set -eu
 KVER=${KVER:-6.12}
 SERIES=${SERIES:-patches}
 PATCHES=$(patches_dir)
+STPATCHES=$(selftests_dir)
 GIT="git -c user.name=harness -c user.email=harness@localhost -c advice.detachedHead=false"
 
 case $SERIES in patches | none) ;; *) die "SERIES must be 'patches' or 'none', not '$SERIES'" ;; esac
@@ -280,9 +283,7 @@ inputs_hash() {
 		if [ "$SERIES" = patches ]; then
 			series_patches "$PATCHES" | xargs -r cat 2>/dev/null || true
 		fi
-		find "$ROOT/selftests" -type f -print0 2>/dev/null | sort -z |
-			xargs -0r sha1sum | sed "s|$ROOT/||"
-		cat "$ROOT/scripts/pipeline/install-selftests.sh" 2>/dev/null || true
+		series_patches "$STPATCHES" | xargs -r cat 2>/dev/null || true
 	} | sha1sum | cut -c1-16
 }
 
@@ -325,18 +326,32 @@ apply_series() {
 	stage "series: applied $n patches" >&2
 }
 
-# install_selftests: run the selftest installer and commit what it wrote.
-install_selftests() {
-	local inst=$ROOT/scripts/pipeline/install-selftests.sh
-	if [ ! -f "$inst" ]; then
-		warn "scripts/pipeline/install-selftests.sh not found; only the smoke set will run"
+# apply_selftests: git am the base's selftest series (patches/selftests/
+# <family>, generated from selftests/ by make selftest-series), exactly
+# what a user's git am of it gives.
+apply_selftests() {
+	local p n=0
+	if [ ! -f "$STPATCHES/series" ]; then
+		warn "no selftest series for Linux $(kernel_family) ($STPATCHES); only the smoke set will run"
 		return 0
 	fi
-	stage "series: installing selftests" >&2
-	bash "$inst" "$TREE" >"$TREE/.git/harness-install.log" 2>&1 ||
-		die "scripts/pipeline/install-selftests.sh failed (see $TREE/.git/harness-install.log)"
-	$GIT -C "$TREE" add -Af -- tools/testing/selftests
-	$GIT -C "$TREE" commit -q --allow-empty -m "selftests: install MTE KVM tests"
+	mapfile -t LIST < <(series_patches "$STPATCHES")
+	# A KSRC that has them already (git am'd by its owner): nothing to do.
+	if [ "${#LIST[@]}" != 0 ] && $GIT -C "$TREE" apply -R --check "${LIST[-1]}" >/dev/null 2>&1; then
+		stage "series: the selftest series is in the tree already" >&2
+		return 0
+	fi
+	for p in "${LIST[@]}"; do
+		n=$((n + 1))
+		if ! $GIT -C "$TREE" am -q "$p" >"$TREE/.git/harness-am.log" 2>&1; then
+			$GIT -C "$TREE" am --abort >/dev/null 2>&1 || true
+			$GIT -C "$TREE" checkout -q -f -B harness base
+			rm -f "$TREE/.git/harness-stamp"
+			sed 's/^/  /' "$TREE/.git/harness-am.log" | head -20 >&2
+			die "selftest series does not apply: $(basename "$p") (patch $n of $STPATCHES) failed 'git am'; tree reset to base"
+		fi
+	done
+	stage "series: applied $n selftest patches" >&2
 }
 
 # tree_usable: TREE is a clone of this base that can still fetch from it
@@ -372,6 +387,10 @@ main() {
 		die "no series for Linux $(kernel_family): $PATCHES does not exist (SERIES=none builds the bare base)"
 	[ -f "$BASE/harness-id" ] || need_space "$(base_need)" "the copy of ${KSRC:-linux-source-$KVER}"
 	ensure_base "$BASE"
+	if [ "${1:-}" = --base ]; then
+		echo "$BASE"
+		exit 0
+	fi
 	HASH=$(inputs_hash)
 
 	FRESH=0
@@ -429,7 +448,7 @@ main() {
 		apply_series
 	fi
 	# The selftests go in for SERIES=none too: that is the negative control.
-	install_selftests
+	apply_selftests
 	[ "$OLD" = base ] || restore_mtimes "$OLD" HEAD
 	# The index learns the restored mtimes (else they look like edits).
 	git -C "$TREE" update-index -q --refresh >/dev/null || true

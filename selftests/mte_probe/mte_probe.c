@@ -29,6 +29,7 @@
 
 #include <linux/bitfield.h>
 #include <linux/cpu.h>
+#include <linux/cpufeature.h>
 #include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/gfp.h>
@@ -36,17 +37,16 @@
 #include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pgtable.h>
 #include <linux/smp.h>
 #include <linux/stringify.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
-#include <asm/cpufeature.h>
 #include <asm/daifflags.h>
 #include <asm/esr.h>
 #include <asm/kvm_arm.h>
 #include <asm/memory.h>
-#include <asm/pgtable.h>
 #include <asm/sysreg.h>
 #include <asm/tlbflush.h>
 #include <asm/virt.h>
@@ -104,8 +104,7 @@ struct trap_rec {
  * masked while it is installed. It uses no stack, so it also serves
  * probes run with SP_EL0 selected.
  */
-asm(
-"	.pushsection .text, \"ax\"\n"
+asm("	.pushsection .text, \"ax\"\n"
 "	.balign 2048\n"
 "mte_probe_vectors:\n"
 "	.set	mte_probe_off, 0\n"
@@ -142,22 +141,23 @@ asm(
 "	eret\n"
 "	.popsection\n");
 
-extern char mte_probe_vectors[];
-
 /*
  * Run one instruction under the private vector table, with @pre just
  * before it and @post just after it. Operands: %[a] is read-write
  * (destination of loads), %[b] and %[c] are inputs (source value and
- * address). x15 holds the kernel's VBAR across the probe.
+ * address). x15 holds the kernel's VBAR across the probe; the table's
+ * address is taken in the asm, as mte_probe_vectors is an asm symbol.
  */
 #define TRAP_INSN_IN(pre, insn, post, _rec, _a, _b, _c)		\
-	do {								\
+	({								\
 		asm volatile(						\
 		"	.arch	armv8.5-a\n"				\
 		"	.arch_extension memtag\n"			\
 		"	mov	x17, %[r]\n"				\
 		"	mrs	x15, vbar_el1\n"			\
-		"	msr	vbar_el1, %[v]\n"			\
+		"	adrp	x16, mte_probe_vectors\n"		\
+		"	add	x16, x16, :lo12:mte_probe_vectors\n"	\
+		"	msr	vbar_el1, x16\n"			\
 		"	isb\n"						\
 		"	adr	x16, 1f\n"				\
 		"	str	x16, [x17, #" __stringify(REC_PC) "]\n"	\
@@ -167,10 +167,9 @@ extern char mte_probe_vectors[];
 		"	msr	vbar_el1, x15\n"			\
 		"	isb\n"						\
 		: [a] "+r" (_a)						\
-		: [b] "r" (_b), [c] "r" (_c), [r] "r" (_rec),		\
-		  [v] "r" (mte_probe_vectors)				\
+		: [b] "r" (_b), [c] "r" (_c), [r] "r" (_rec)		\
 		: "x15", "x16", "x17", "memory");			\
-	} while (0)
+	})
 
 /*
  * PSTATE.D is cleared around the probed instruction (no debug exception is
@@ -251,6 +250,7 @@ static void probe_mrs_gcr_el1t(struct probe_ctx *ctx)
 	TRAP_INSN_EL1T("mrs %[a], " ENC_GCR_EL1, &ctx->rec, v, z, z);
 	ctx->val = v;
 }
+
 DEFINE_SYSREG_WRITE(gcr, ENC_GCR_EL1)
 DEFINE_SYSREG_WRITE(rgsr, ENC_RGSR_EL1)
 DEFINE_SYSREG_WRITE(tfsr, ENC_TFSR_EL1)
