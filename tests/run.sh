@@ -239,6 +239,21 @@ ok "guest: results.awk: one result line per test, pass/skip/fail/timeout" \
 	bash -c "[ \"\$(grep '^## result' $TMP/runner.res | tr '\n' ,)\" = '## result mte_userspace pass,## result mte_host_probe skip,## result mte_guest fail,## result get-reg-list fail,' ]"
 ok "guest: results.awk ends with the totals and both end markers" \
 	bash -c "[ \"\$(tail -n 3 $TMP/runner.res | tr '\n' ,)\" = '# Totals: pass:1 fail:2 xfail:0 xpass:0 skip:1 error:0,# harness: done,## end,' ]"
+# A kernel message cutting into the runner's line (seen: the runner's own
+# "kselftest: Running tests in kvm" to /dev/kmsg), with the rest of the
+# line after it; an XFAIL (7.x runner, exit 2); the guest's own count.
+{ echo '# harness: plan 2'; printf '%s\n' 'TAP version 13' '1..2' '# selftests: kvm: a' \
+	'ok 1 selftests: kvm: a[    2.663494] kselftest: Running tests in kvm' ' # SKIP' \
+	'# selftests: kvm: b' 'ok 2 selftests: kvm: b # XFAIL' '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:0 error:0' \
+	'# harness: done'; } >"$TMP/cut.log"
+parse "$TMP/cut.log" --mode nvhe --mte off --json "$TMP/cut.json" >/dev/null 2>&1 || true
+ok "parser: a kernel message inside a result line does not hide its SKIP" \
+	python3 -c "import json; t = {x['name']: x['status'] for x in json.load(open('$TMP/cut.json'))['tests']}; assert t['a'] == 'skip', t"
+ok "parser: an XFAIL is not a pass" \
+	python3 -c "import json; t = {x['name']: x['status'] for x in json.load(open('$TMP/cut.json'))['tests']}; assert t['b'] == 'fail', t"
+sed 's/^# harness: plan 2$/# harness: plan 3/; s/^1\.\.2$/1..2/' "$TMP/cut.log" >"$TMP/cut3.log"
+t "parser: fewer results than the guest's own count of tests is incomplete" 1 'incomplete: 3 tests to run but 2 results' \
+	parse "$TMP/cut3.log" --mode nvhe --mte off
 t "parser: the runner's two collections make one plan" 1 'nvhe-mteoff: FAIL .mode: .; 1 passed, 4 failed' \
 	parse "$TMP/runner.res" --mode nvhe --mte off --json "$TMP/runner.json"
 ok "parser: the runner's plans add up (4 results, no plan complaint)" \
@@ -286,6 +301,14 @@ cp -r "$TMP/k" "$TMP/k-st"
 sed -i 's|aarch64/bar|aarch64/mte_host_probe|' "$TMP/k-st/tools/testing/selftests/kvm/Makefile"
 t "prepare: a KSRC that has the selftest series already is used as it is" 0 'the selftest series is in the tree already' \
 	env KSRC="$TMP/k-st" SERIES=none bash "$S/pipeline/prepare-tree.sh"
+mkdir -p "$TMP/st2"
+cp "$TMP/st/0001-st.patch" "$TMP/st2/"
+mkpatch "$TMP/k-st" arch/arm64/kvm/b.c two zwei 0002-st "$TMP/st2"
+printf '0001-st.patch\n0002-st.patch\n' >"$TMP/st2/series"
+cp -r "$TMP/k" "$TMP/k-st2"
+echo zwei >"$TMP/k-st2/arch/arm64/kvm/b.c"
+t "prepare: a KSRC with only part of the selftest series is refused" 1 '^error: the tree has part of .*st2, or another version of it' \
+	env KSRC="$TMP/k-st2" SERIES=none STPATCHES="$TMP/st2" bash "$S/pipeline/prepare-tree.sh"
 t "prepare: series that does not apply names the patch" 1 '^error: series does not apply: 0002-b-broken.patch \(patch 2\)' \
 	env KSRC="$TMP/k" PATCHES="$TMP/bad" bash "$S/pipeline/prepare-tree.sh"
 TREE=$(ls -d "$OUT"/trees/ksrc-*-patches)

@@ -15,6 +15,7 @@ BUILD=$(realpath "$2")
 JOBS=${JOBS:-$(nproc)}
 NAME=$(basename "$BUILD")
 LOG=$OUT/logs/selftests-$NAME.log
+INSTALL=$BUILD/kselftest/kselftest_install
 
 need_tool aarch64-linux-gnu-gcc make
 [ -f "$BUILD/arch/arm64/boot/Image" ] || die "build the kernel in $BUILD first"
@@ -39,7 +40,7 @@ fresh_module() {
 # it against BUILD and put it where kselftest-install puts it elsewhere.
 build_module() {
 	local dir=$TREE/tools/testing/selftests/kvm/mte_probe
-	local dest=$BUILD/kselftest/kselftest_install/kvm/mte_probe
+	local dest=$INSTALL/kvm/mte_probe
 	[ -d "$dir" ] || return 0
 	grep -qs TEST_GEN_MODS_DIR "$TREE/tools/testing/selftests/lib.mk" && return 0
 	make -C "$BUILD" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
@@ -51,8 +52,26 @@ build_module() {
 	cp "$dir/mte_probe.ko" "$dest/mte_probe.ko"
 }
 
+# built_stamp: the tree's commit, the kernel build (its own stamp, see
+# build-kernel.sh) and this script: a match means nothing to rebuild.
+built_stamp() {
+	{
+		git -C "$TREE" rev-parse HEAD 2>/dev/null || echo "no git"
+		cat "$BUILD/.harness-built" 2>/dev/null || echo "no kernel stamp"
+		sha1sum <"$0"
+	} | sha1sum | cut -c1-16
+}
+
 main() {
-	stage "build: kvm selftests ($NAME)"
+	local stamp
+	stamp=$(built_stamp)
+	if [ -f "$BUILD/.harness-built" ] && [ -f "$INSTALL/kselftest-list.txt" ] &&
+		[ "$(cat "$BUILD/kselftest/.harness-built" 2>/dev/null)" = "$stamp" ]; then
+		stage "build: selftests up to date ($NAME)"
+		return 0
+	fi
+	rm -f "$BUILD/kselftest/.harness-built"
+	stage "build: kvm and arm64 selftests ($NAME)"
 	fresh_module
 	make -C "$TREE" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$BUILD" \
 		-j"$JOBS" KDIR="$BUILD" USERLDFLAGS=-static \
@@ -60,9 +79,9 @@ main() {
 		grep -E 'error|Error' "$LOG" | tail -15 >&2
 		die "kvm selftests build failed (see $LOG)"
 	}
-	[ -d "$BUILD/kselftest/kselftest_install/kvm" ] ||
-		die "no kselftest_install/kvm produced (see $LOG)"
+	[ -d "$INSTALL/kvm" ] || die "no kselftest_install/kvm produced (see $LOG)"
 	build_module
+	echo "$stamp" >"$BUILD/kselftest/.harness-built"
 }
 
 # main and exit on one line: editing this file during a run is harmless.

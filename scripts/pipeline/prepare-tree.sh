@@ -326,6 +326,26 @@ apply_series() {
 	stage "series: applied $n patches" >&2
 }
 
+# series_in_tree: "all" when every patch of the selftest series (LIST)
+# reverse-applies, last first, to the tree's HEAD (in a scratch index: the
+# tree is what the series makes), "part" when the last one does but not
+# all do, "none" otherwise.
+series_in_tree() {
+	local idx=$TREE/.git/harness-st-index i state=none
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx git -C "$TREE" read-tree HEAD
+	for ((i = ${#LIST[@]} - 1; i >= 0; i--)); do
+		if ! GIT_INDEX_FILE=$idx git -C "$TREE" apply --cached -R "${LIST[i]}" >/dev/null 2>&1; then
+			rm -f "$idx"
+			echo "$state"
+			return 0
+		fi
+		state=part
+	done
+	rm -f "$idx"
+	echo all
+}
+
 # apply_selftests: git am the base's selftest series (patches/selftests/
 # <family>, generated from selftests/ by make selftest-series), exactly
 # what a user's git am of it gives.
@@ -337,10 +357,15 @@ apply_selftests() {
 	fi
 	mapfile -t LIST < <(series_patches "$STPATCHES")
 	# A KSRC that has them already (git am'd by its owner): nothing to do.
-	if [ "${#LIST[@]}" != 0 ] && $GIT -C "$TREE" apply -R --check "${LIST[-1]}" >/dev/null 2>&1; then
+	case $(series_in_tree) in
+	all)
 		stage "series: the selftest series is in the tree already" >&2
 		return 0
-	fi
+		;;
+	part)
+		die "the tree has part of $STPATCHES, or another version of it: apply the rest, or start from a tree without it"
+		;;
+	esac
 	for p in "${LIST[@]}"; do
 		n=$((n + 1))
 		if ! $GIT -C "$TREE" am -q "$p" >"$TREE/.git/harness-am.log" 2>&1; then

@@ -28,12 +28,17 @@ function uptime(l, f) {
 	name = $0
 	sub(/^(not )?ok [0-9]+ selftests: [^:]*: /, "", name)
 	sub(/ .*/, "", name)
+	# "ok ... # SKIP" is a skip; "not ok" and any other directive on an
+	# "ok" (7.x: "# XFAIL", "# XPASS") fail.
 	if ($1 == "not") {
 		r = "fail"
 		fail++
 	} else if ($0 ~ / # SKIP/) {
 		r = "skip"
 		skip++
+	} else if ($0 ~ / # /) {
+		r = "fail"
+		fail++
 	} else {
 		r = "pass"
 		pass++

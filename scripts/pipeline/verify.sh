@@ -103,12 +103,21 @@ expect_files() {
 	done
 }
 
-# cell_key CELL: what decides a cell's outcome; equal keys reuse the console.
-cell_key() {
+# run_key: what decides every cell's outcome (kernel, initramfs, which
+# holds /init and the tests, boot.sh, QEMU), hashed once per run.
+run_key() {
 	{
 		sha1sum "$IMAGE" "$INITRD" "$SCRIPTS/pipeline/boot.sh" "$SCRIPTS/pipeline/guest-init.sh"
-		PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
 		"$QEMU" --version | head -1
+	} | sha1sum | cut -c1-16
+}
+
+# cell_key CELL: RUN_KEY and the cell's command line; equal keys reuse the
+# console.
+cell_key() {
+	{
+		echo "$RUN_KEY"
+		PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
 	} | sha1sum | cut -c1-16
 }
 
@@ -139,7 +148,7 @@ boot_cell() {
 
 # grade_cell MODE MTE: grade one cell's console.
 grade_cell() {
-	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f args=()
+	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f key args=()
 	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
 	args+=(--boot "$(cat "$LOGS/$cell.boot" 2>/dev/null || echo ok)")
 	for f in "$LOGS/$cell".hung[0-9]*.console; do
@@ -154,9 +163,25 @@ grade_cell() {
 	else
 		args+=(--want-mte no)
 	fi
-	python3 "$SCRIPTS/pipeline/parse-cell.py" "$LOGS/$cell.console" --mode "$mode" --mte "$mte" \
-		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" || rc=$?
+	args+=(--mode "$mode" --mte "$mte")
+	# The same console(s), grader and arguments grade the same: reuse.
+	key=$( {
+		printf '%s\n' "${args[@]}"
+		sha1sum "$LOGS/$cell.console" "$LOGS/$cell".hung[0-9]*.console "$SCRIPTS/pipeline/parse-cell.py" \
+			"${EXPECTS[@]}" 2>/dev/null
+	} | sha1sum | cut -c1-16)
+	if [ -f "$RESULTS/$cell.json" ] && [ -f "$RESULTS/$cell.verdict" ] &&
+		[ "$(cat "$RESULTS/$cell.gradekey" 2>/dev/null)" = "$key" ]; then
+		cat "$RESULTS/$cell.verdict"
+		CELLS+=("$RESULTS/$cell.json")
+		return 0
+	fi
+	rm -f "$RESULTS/$cell.gradekey"
+	python3 "$SCRIPTS/pipeline/parse-cell.py" "$LOGS/$cell.console" \
+		--ktap "$RESULTS/$cell.ktap" --json "$RESULTS/$cell.json" "${args[@]}" >"$RESULTS/$cell.verdict" || rc=$?
+	cat "$RESULTS/$cell.verdict"
 	[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.console"
+	echo "$key" >"$RESULTS/$cell.gradekey"
 	CELLS+=("$RESULTS/$cell.json")
 }
 
@@ -228,6 +253,33 @@ lock_source() {
 	export HARNESS_LOCKED=${NAME%-*}
 }
 
+# sync_selftest_series: selftests/ is where the tests are edited; a run
+# of a Debian base tests what patches/selftests/<family> holds, so bring
+# that up to date first when selftests/ (or its generator) changed since
+# the last check (make test checks that the committed series is in sync).
+sync_selftest_series() {
+	local fam dir stamp base scratch
+	[ -z "${KSRC:-}" ] && [ -z "${STPATCHES:-}" ] || return 0
+	fam=$(kernel_family)
+	dir=$ROOT/patches/selftests/$fam
+	[ -f "$dir/series" ] || return 0
+	stamp=$( (cd "$ROOT" && find selftests scripts/selftests/mkseries.py "patches/selftests/$fam" \
+		-type f -print0 | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-16)
+	[ "$(cat "$OUT/.selftest-sync-$fam" 2>/dev/null)" = "$stamp" ] && return 0
+	base=$(SERIES=none bash "$SCRIPTS/pipeline/prepare-tree.sh" --base | tail -n 1)
+	scratch=$(mktemp -d "$OUT/selftest-series.XXXXXX")
+	python3 "$ROOT/scripts/selftests/mkseries.py" "$base" pristine "$scratch" >/dev/null
+	if ! diff -r -q "$scratch" "$dir" >/dev/null 2>&1; then
+		rm -f "$dir"/*.patch "$dir/series"
+		cp "$scratch"/* "$dir/"
+		stage "selftest series: patches/selftests/$fam written again from selftests/ (commit it)"
+		stamp=$( (cd "$ROOT" && find selftests scripts/selftests/mkseries.py "patches/selftests/$fam" \
+			-type f -print0 | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-16)
+	fi
+	rm -rf "$scratch"
+	echo "$stamp" >"$OUT/.selftest-sync-$fam"
+}
+
 main() {
 	local mode mte EXPECT_LIST
 	check_args
@@ -237,6 +289,7 @@ main() {
 	need_tool aarch64-linux-gnu-gcc make git rsync python3 cpio flex bison bc flock
 	PROBE_ONLY=1 bash "$SCRIPTS/pipeline/boot.sh" - - nvhe on -
 	lock_source
+	sync_selftest_series
 
 	stage "prepare: ${KSRC:-linux-source-$KVER} SERIES=$SERIES"
 	# The free-space check (in prepare-tree.sh, before anything is
@@ -280,6 +333,7 @@ main() {
 		;;
 	esac
 
+	RUN_KEY=$(run_key)
 	boot_all
 	disk_usage >"$LOGS/disk.txt" &
 	DU=$!
