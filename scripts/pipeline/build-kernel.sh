@@ -78,6 +78,8 @@ configure() {
 		return 0
 	fi
 	stage "config: $NAME ($KCONFIG)"
+	# A configuration that fails or is interrupted must not look done.
+	rm -f "$BUILD/.harness-config"
 	[ -f "$BUILD/.config" ] && cp -p "$BUILD/.config" "$BUILD/.config.prev"
 	# shellcheck disable=SC2086
 	{ kmake allnoconfig &&

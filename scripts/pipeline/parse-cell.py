@@ -112,6 +112,10 @@ def test_name(desc):
 # does not carry this exact stamp).
 KMSG_STAMP = re.compile(r"\[\s*\d+\.\d{6}\] ")
 HARNESS_PLAN = re.compile(r"^# harness: plan (\d+)$")
+# Only the runner's own result lines are put back together (a test's
+# output is behind "# " and carries no directive of the runner's).
+RUNNER_RESULT = re.compile(r"^(not )?ok \d+ selftests: ")
+KTAP_START = re.compile(r"^(not ok |ok |# |## |1\.\.|TAP version )")
 
 
 def deinterleave(lines):
@@ -130,11 +134,15 @@ def deinterleave(lines):
             if KMSG_STAMP.match(line):
                 out.append(line)
                 continue
-            out.append(pending + line)
+            # The rest never came (the guest died): the next line is a
+            # line of its own.
+            if KTAP_START.match(line):
+                out.append(pending)
+            else:
+                line = pending + line
             pending = None
-            continue
         m = KMSG_STAMP.search(line)
-        if m and m.start() > 0:
+        if m and m.start() > 0 and RUNNER_RESULT.match(line):
             out.append(line[m.start():])
             pending = line[:m.start()]
             continue

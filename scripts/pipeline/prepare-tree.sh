@@ -441,11 +441,13 @@ main() {
 		git -C "$TREE" diff-files --quiet ||
 			die "$TREE was edited in place; its files are shared with other trees: run 'make clean' (edit a KSRC tree instead)"
 	fi
-	if [ "$FRESH" = 0 ] && [ -f "$TREE/.git/harness-stamp" ] &&
+	if [ "$FRESH" = 0 ] && [ -f "$TREE/.git/harness-stamp" ] && [ ! -d "$TREE/.git/rebase-apply" ] &&
 		[ "$(cat "$TREE/.git/harness-stamp")" = "$HASH" ]; then
 		echo "$TREE"
 		exit 0
 	fi
+	# From here until the end the tree is not what any stamp says.
+	rm -f "$TREE/.git/harness-stamp"
 	if [ "$FRESH" = 1 ]; then
 		stage "source: checking out $ID for SERIES=$SERIES" >&2
 		rm -rf "$TREE"

@@ -116,7 +116,7 @@ run_key() {
 # console.
 cell_key() {
 	{
-		echo "$RUN_KEY"
+		echo "$RUN_KEY ${BOOT_TIMEOUT:-180} ${BOOT_RETRIES:-0}"
 		PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
 	} | sha1sum | cut -c1-16
 }
@@ -311,6 +311,10 @@ main() {
 	RESULTS=$OUT/results/$RUN
 	LOGS=$OUT/logs/$RUN
 	mkdir -p "$RESULTS" "$LOGS"
+	# Two sources can have the same run name (a KSRC 6.12.y and Debian's
+	# 6.12.y): one run at a time in a logs directory.
+	exec 7>"$LOGS/.lock"
+	flock 7
 
 	bash "$SCRIPTS/pipeline/build-kernel.sh" "$TREE" "$BUILD"
 	bash "$SCRIPTS/pipeline/build-selftests.sh" "$TREE" "$BUILD"
