@@ -304,26 +304,34 @@ restore_mtimes() {
 	done <"$TREE/.git/harness-mtimes"
 }
 
-# apply_series: git am each patch in order, naming the one that fails.
-apply_series() {
-	local p n=0
-	mapfile -t LIST < <(series_patches "$PATCHES")
-	if [ "${#LIST[@]}" = 0 ]; then
-		warn "no patches in $PATCHES; building the bare base"
-		return 0
-	fi
-	for p in "${LIST[@]}"; do
-		[ -f "$p" ] || die "series lists $(basename "$p") but $p does not exist"
+# am_each WHAT WHERE PATCH...: git am each PATCH in order; at the first
+# that fails, abort, reset the tree to base and stop naming it (WHAT:
+# "series" or "selftest series", WHERE: " of DIR" or nothing).
+am_each() {
+	local what=$1 where=$2 p n=0
+	shift 2
+	for p in "$@"; do
+		[ -f "$p" ] || die "$what lists $(basename "$p") but $p does not exist"
 		n=$((n + 1))
 		if ! $GIT -C "$TREE" am -q "$p" >"$TREE/.git/harness-am.log" 2>&1; then
 			$GIT -C "$TREE" am --abort >/dev/null 2>&1 || true
 			$GIT -C "$TREE" checkout -q -f -B harness base
 			rm -f "$TREE/.git/harness-stamp"
 			sed 's/^/  /' "$TREE/.git/harness-am.log" | head -20 >&2
-			die "series does not apply: $(basename "$p") (patch $n) failed 'git am'; tree reset to base"
+			die "$what does not apply: $(basename "$p") (patch $n$where) failed 'git am'; tree reset to base"
 		fi
 	done
-	stage "series: applied $n patches" >&2
+}
+
+# apply_series: git am each patch in order, naming the one that fails.
+apply_series() {
+	mapfile -t LIST < <(series_patches "$PATCHES")
+	if [ "${#LIST[@]}" = 0 ]; then
+		warn "no patches in $PATCHES; building the bare base"
+		return 0
+	fi
+	am_each series "" "${LIST[@]}"
+	stage "series: applied ${#LIST[@]} patches" >&2
 }
 
 # series_in_tree: "all" when every patch of the selftest series (LIST)
@@ -350,7 +358,6 @@ series_in_tree() {
 # <family>, generated from selftests/ by make selftest-series), exactly
 # what a user's git am of it gives.
 apply_selftests() {
-	local p n=0
 	if [ ! -f "$STPATCHES/series" ]; then
 		warn "no selftest series for Linux $(kernel_family) ($STPATCHES); only the smoke set will run"
 		return 0
@@ -366,17 +373,8 @@ apply_selftests() {
 		die "the tree has part of $STPATCHES, or another version of it: apply the rest, or start from a tree without it"
 		;;
 	esac
-	for p in "${LIST[@]}"; do
-		n=$((n + 1))
-		if ! $GIT -C "$TREE" am -q "$p" >"$TREE/.git/harness-am.log" 2>&1; then
-			$GIT -C "$TREE" am --abort >/dev/null 2>&1 || true
-			$GIT -C "$TREE" checkout -q -f -B harness base
-			rm -f "$TREE/.git/harness-stamp"
-			sed 's/^/  /' "$TREE/.git/harness-am.log" | head -20 >&2
-			die "selftest series does not apply: $(basename "$p") (patch $n of $STPATCHES) failed 'git am'; tree reset to base"
-		fi
-	done
-	stage "series: applied $n selftest patches" >&2
+	am_each "selftest series" " of $STPATCHES" "${LIST[@]}"
+	stage "series: applied ${#LIST[@]} selftest patches" >&2
 }
 
 # tree_usable: TREE is a clone of this base that can still fetch from it
