@@ -73,7 +73,11 @@ check_config() {
 configure() {
 	local stamp
 	# shellcheck disable=SC2086
-	stamp=$( (echo "$KCONFIG"; git -C "$TREE" rev-parse HEAD 2>/dev/null || true; cat $FRAGS) | sha1sum)
+	# What the configuration depends on: the fragments, the Kconfig files
+	# and kconfig itself (their blob ids from the index, not the tree's
+	# commit: a series edit that touches no Kconfig keeps the .config).
+	stamp=$( (echo "$KCONFIG"; git -C "$TREE" ls-files -s -- ':(glob)**/Kconfig*' scripts/kconfig \
+		2>/dev/null || git -C "$TREE" rev-parse HEAD 2>/dev/null || true; cat $FRAGS) | sha1sum)
 	if [ -f "$BUILD/.config" ] && [ "$(cat "$BUILD/.harness-config" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
