@@ -96,6 +96,13 @@ selftests_dir() {
 	realpath -m "${STPATCHES:-$ROOT/patches/selftests/$(kernel_family)}"
 }
 
+# family_base FAMILY: the git directory of FAMILY's pristine Debian source
+# (out/base/deb-FAMILY, imported first if needed; branch "pristine").
+family_base() {
+	env -u KSRC -u PATCHES -u STPATCHES KVER="$1" SERIES=none \
+		bash "$ROOT/scripts/pipeline/prepare-tree.sh" --base | tail -n 1
+}
+
 # family_config NAME: configs/NAME-<family>.txt for the run's base when the
 # base has its own (e.g. configs/smoke-6.1.txt), else configs/NAME.txt.
 family_config() {

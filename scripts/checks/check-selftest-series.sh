@@ -39,8 +39,7 @@ applies() {
 for family in $SELFTEST_FAMILIES; do
 	dir=$ROOT/patches/selftests/$family
 	[ -f "$dir/series" ] || die "no selftest series in patches/selftests/$family (run make selftest-series)"
-	base=$(env -u KSRC -u PATCHES -u STPATCHES KVER="$family" SERIES=none \
-		bash "$ROOT/scripts/pipeline/prepare-tree.sh" --base | tail -n 1)
+	base=$(family_base "$family")
 	python3 "$ROOT/scripts/selftests/mkseries.py" "$base" pristine "$SCRATCH/gen-$family" >/dev/null
 	diff -r "$SCRATCH/gen-$family" "$dir" >"$SCRATCH/diff-$family" 2>&1 || {
 		head -20 "$SCRATCH/diff-$family" >&2

@@ -257,24 +257,28 @@ lock_source() {
 # of a Debian base tests what patches/selftests/<family> holds, so bring
 # that up to date first when selftests/ (or its generator) changed since
 # the last check (make test checks that the committed series is in sync).
+# sync_stamp FAMILY: the generator's inputs and output for FAMILY.
+sync_stamp() {
+	(cd "$ROOT" && find selftests scripts/selftests/mkseries.py "patches/selftests/$1" \
+		-type f -print0 | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-16
+}
+
 sync_selftest_series() {
 	local fam dir stamp base scratch
 	[ -z "${KSRC:-}" ] && [ -z "${STPATCHES:-}" ] || return 0
 	fam=$(kernel_family)
 	dir=$ROOT/patches/selftests/$fam
 	[ -f "$dir/series" ] || return 0
-	stamp=$( (cd "$ROOT" && find selftests scripts/selftests/mkseries.py "patches/selftests/$fam" \
-		-type f -print0 | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-16)
+	stamp=$(sync_stamp "$fam")
 	[ "$(cat "$OUT/.selftest-sync-$fam" 2>/dev/null)" = "$stamp" ] && return 0
-	base=$(SERIES=none bash "$SCRIPTS/pipeline/prepare-tree.sh" --base | tail -n 1)
+	base=$(family_base "$fam")
 	scratch=$(mktemp -d "$OUT/selftest-series.XXXXXX")
 	python3 "$ROOT/scripts/selftests/mkseries.py" "$base" pristine "$scratch" >/dev/null
 	if ! diff -r -q "$scratch" "$dir" >/dev/null 2>&1; then
 		rm -f "$dir"/*.patch "$dir/series"
 		cp "$scratch"/* "$dir/"
 		stage "selftest series: patches/selftests/$fam written again from selftests/ (commit it)"
-		stamp=$( (cd "$ROOT" && find selftests scripts/selftests/mkseries.py "patches/selftests/$fam" \
-			-type f -print0 | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-16)
+		stamp=$(sync_stamp "$fam")
 	fi
 	rm -rf "$scratch"
 	echo "$stamp" >"$OUT/.selftest-sync-$fam"

@@ -9,8 +9,7 @@ set -eu
 
 need_tool git python3
 for family in $SELFTEST_FAMILIES; do
-	base=$(env -u KSRC -u PATCHES -u STPATCHES KVER="$family" SERIES=none \
-		bash "$ROOT/scripts/pipeline/prepare-tree.sh" --base | tail -n 1)
+	base=$(family_base "$family")
 	python3 "$ROOT/scripts/selftests/mkseries.py" "$base" pristine \
 		"$ROOT/patches/selftests/$family" >/dev/null
 	stage "selftest series: patches/selftests/$family ($(grep -c . "$ROOT/patches/selftests/$family/series") patches)"
