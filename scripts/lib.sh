@@ -153,6 +153,38 @@ free_kb() {
 	fi
 }
 
+# disk_usage BASE TREE BUILD LOGS RESULTS: one line on what out/ holds for
+# a run and in total, from one walk of $OUT: GNU du counts each file and
+# directory once per call, so a later argument (out/files, out/) gets only
+# what the earlier ones did not hold, and the lines add up to the total.
+# The tree's own share is the tree less the part of the shared store
+# (out/files) that is linked into it.
+disk_usage() {
+	local files=0 rest=0 base=0 tree=0 build=0 logs=0 all=0 size path own pid tmp
+	# The store's own total, walked at the same time on the other core.
+	tmp=$(mktemp "$OUT/.du.XXXXXX")
+	du -sk "$OUT/files" >"$tmp" 2>/dev/null &
+	pid=$!
+	while IFS=$'\t' read -r size path; do
+		all=$((all + size))
+		case $path in
+		"$1") base=$size ;;
+		"$2") tree=$size ;;
+		"$3") build=$size ;;
+		"$4" | "$5") logs=$((logs + size)) ;;
+		"$OUT/files") rest=$size ;;
+		esac
+	done < <(du -sk "$@" "$OUT/files" "$OUT" 2>/dev/null)
+	wait "$pid" || true
+	read -r files _ <"$tmp" || files=0
+	rm -f "$tmp"
+	own=$((tree - (files - rest)))
+	echo "Disk: this run holds $(human $((base + tree + build + logs))) in out/:" \
+		"tree $(human "$tree") ($(human "$own") its own, the rest shared with other trees)," \
+		"build $(human "$build"), source copy $(human "$base"), logs and results $(human "$logs");" \
+		"out/ holds $(human "$all") in total, $(human "$(free_kb)") free"
+}
+
 # need_space KB WHAT: stop with a one-line error, before anything is
 # written, when fewer than KB kilobytes are free for WHAT under $OUT.
 need_space() {

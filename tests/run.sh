@@ -534,6 +534,18 @@ fi
 t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
 	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/pipeline/verify.sh"
 
+# The Disk line: one du walk, the shared store counted once, sizes per part.
+D=$TMP/du
+mkdir -p "$D/files" "$D/trees/t" "$D/build/b" "$D/base/s" "$D/logs/r" "$D/results/r" "$D/other"
+kb() { head -c $(($2 * 1024)) /dev/zero >"$1"; }
+kb "$D/files/shared" 1000 && ln "$D/files/shared" "$D/trees/t/linked"
+kb "$D/trees/t/own" 2000 && kb "$D/build/b/Image" 3000 && kb "$D/base/s/src" 1000
+kb "$D/logs/r/console" 1000 && kb "$D/other/x" 1000
+# shellcheck disable=SC2016 # $1, $2: arguments of the inner shell
+t "verify: the Disk line counts the shared store once" 0 \
+	'this run holds 8 MB in out/: tree 3 MB \(2 MB its own, .*build 3 MB, source copy 1 MB, logs and results 1 MB; out/ holds 9 MB in total' \
+	env HARNESS_OUT="$D" HARNESS_FREE_KB=1 bash -c '. "$1/lib.sh" && disk_usage "$2/base/s" "$2/trees/t" "$2/build/b" "$2/logs/r" "$2/results/r"' - "$S" "$D"
+
 echo "1..$N"
 echo "$((N - FAILED)) passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -7,7 +7,9 @@
 # the kernel must ignore without touching MTE2 state).
 # --shell (make shell): the guest's shell on this terminal instead of the
 # test run, no timeout, CONSOLE unused.
-# Env: QEMU (binary, default qemu-system-aarch64),
+# Env: QEMU (binary, default qemu-system-aarch64), PRINT_CMDLINE (1: print
+# the cell's command line, and its machine if not the default, and exit;
+# all: the same for every cell of the lists MODE x MTE, named),
 # BOOT_TIMEOUT (s, default 180), TEST_TIMEOUT (per test in the guest, s;
 # default: the kselftest settings files' timeouts, 120 s for kvm),
 # BOOT_RETRIES (a boot that timed out is booted again this many times,
@@ -86,6 +88,17 @@ fi
 if [ "${PRINT_CMDLINE:-}" = 1 ]; then
 	cmdline "$MODE" "$MTE"
 	[ "$MTE" != forced ] || machine "$MTE"
+	exit 0
+fi
+# PRINT_CMDLINE=all: MODE and MTE are lists; the lines above for every
+# cell, each behind the cell's name (one call for a whole matrix).
+if [ "${PRINT_CMDLINE:-}" = all ]; then
+	for m in $MODE; do
+		for t in $MTE; do
+			cmdline "$m" "$t" | sed "s/^/$m-mte$t /"
+			[ "$t" != forced ] || echo "$m-mte$t $(machine "$t")"
+		done
+	done
 	exit 0
 fi
 APPEND=$(cmdline "$MODE" "$MTE")

@@ -112,12 +112,23 @@ run_key() {
 	} | sha1sum | cut -c1-16
 }
 
+# cell_specs: SPEC[cell], each cell's command line (and machine, if not the
+# default), from one call of boot.sh for the whole matrix.
+declare -A SPEC
+cell_specs() {
+	local cell rest
+	while read -r cell rest; do
+		SPEC[$cell]+="$rest"$'\n'
+	done < <(PRINT_CMDLINE=all bash "$SCRIPTS/pipeline/boot.sh" - - "$MODES" "$MTE" -)
+}
+
 # cell_key CELL: RUN_KEY and the cell's command line; equal keys reuse the
 # console.
 cell_key() {
+	[ -n "${SPEC[$1]:-}" ] || die "no command line for cell $1"
 	{
 		echo "$RUN_KEY ${BOOT_TIMEOUT:-180} ${BOOT_RETRIES:-0}"
-		PRINT_CMDLINE=1 bash "$SCRIPTS/pipeline/boot.sh" - - "${1%-mte*}" "${1##*-mte}" -
+		printf '%s' "${SPEC[$1]}"
 	} | sha1sum | cut -c1-16
 }
 
@@ -185,34 +196,29 @@ grade_cell() {
 	CELLS+=("$RESULTS/$cell.json")
 }
 
+# build_state: what tells that the build stages changed something (their
+# products' and stamps' sizes and times).
+build_state() {
+	stat -c '%n %s %y' "$IMAGE" "$INITRD" "$BUILD/.harness-built" "$BUILD/kselftest/.harness-built" 2>/dev/null || true
+}
+
 # boot_all: boot the cells, BOOT_JOBS at a time (QEMU TCG mostly keeps one
-# host core busy per guest).
+# host core busy per guest). The disk count ($DU) runs beside them and is
+# neither counted nor waited for here.
 boot_all() {
-	local mode mte
+	local mode mte pids=() p
 	for mode in $MODES; do
 		for mte in $MTE; do
-			while [ "$(jobs -rp | wc -l)" -ge "$BOOT_JOBS" ]; do
+			while [ "$(jobs -rp | grep -cvx "${DU:-0}")" -ge "$BOOT_JOBS" ]; do
 				wait -n || true
 			done
 			boot_cell "$mode" "$mte" &
+			pids+=("$!")
 		done
 	done
-	wait
-}
-
-# disk_usage: one line on what out/ holds for this run and in total. du
-# counts a hard-linked file once per call, so the tree's own share is what
-# du finds in it after the shared store (out/files) has been counted.
-disk_usage() {
-	local base tree build logs own=0 all
-	read -r base tree build logs < <(du -sk "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" |
-		awk '{ v[NR] = $1 } END { print v[1], v[2], v[3], v[4] + v[5] }')
-	[ -d "$OUT/files" ] && own=$(du -sk "$OUT/files" "$TREE" | sed -n 2p | cut -f1)
-	all=$(du -sk "$OUT" | cut -f1)
-	echo "Disk: this run holds $(human $((base + tree + build + logs))) in out/:" \
-		"tree $(human "$tree") ($(human "$own") its own, the rest shared with other trees)," \
-		"build $(human "$build"), source copy $(human "$base"), logs and results $(human "$logs");" \
-		"out/ holds $(human "$all") in total, $(human "$(free_kb)") free"
+	for p in "${pids[@]}"; do
+		wait "$p" || true
+	done
 }
 
 # lava_jobs: make lava: the run's kernel and initramfs and one LAVA job per
@@ -320,10 +326,17 @@ main() {
 	exec 7>"$LOGS/.lock"
 	flock 7
 
-	bash "$SCRIPTS/pipeline/build-kernel.sh" "$TREE" "$BUILD"
-	bash "$SCRIPTS/pipeline/build-selftests.sh" "$TREE" "$BUILD"
 	IMAGE=$BUILD/arch/arm64/boot/Image
 	INITRD=$BUILD/initramfs.cpio
+	# out/ is counted for the Disk line beside the build (one du walk of
+	# seconds), and counted again below if the build changed anything.
+	built=$(build_state)
+	if [ "$ACTION" = verify ]; then
+		disk_usage "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" >"$LOGS/disk.txt" &
+		DU=$!
+	fi
+	bash "$SCRIPTS/pipeline/build-kernel.sh" "$TREE" "$BUILD"
+	bash "$SCRIPTS/pipeline/build-selftests.sh" "$TREE" "$BUILD"
 	bash "$SCRIPTS/pipeline/mkinitramfs.sh" "$BUILD" "$INITRD"
 	case $ACTION in
 	lava | lava-run)
@@ -341,10 +354,14 @@ main() {
 		;;
 	esac
 
+	if [ "$(build_state)" != "$built" ]; then
+		wait "$DU" || true
+		disk_usage "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" >"$LOGS/disk.txt" &
+		DU=$!
+	fi
 	RUN_KEY=$(run_key)
+	cell_specs
 	boot_all
-	disk_usage >"$LOGS/disk.txt" &
-	DU=$!
 	CELLS=()
 	for mode in $MODES; do
 		for mte in $MTE; do
