@@ -121,6 +121,16 @@ family_modes() {
 	esac
 }
 
+# family_extra_modes FAMILY: modes a family can boot that the default
+# matrix leaves out: KVM holding EL2 only while a VM exists
+# (kvm.enable_virt_at_load=0, from 6.12; 6.1's nVHE always does that).
+family_extra_modes() {
+	case $1 in
+	6.1) ;;
+	*) echo "nvhe-lazy hvhe-lazy" ;;
+	esac
+}
+
 # series_patches DIR: the patch files of the series in order: DIR/series
 # (quilt's list) when present, else DIR/*.patch sorted by name.
 series_patches() {
@@ -157,14 +167,13 @@ free_kb() {
 # a run and in total, from one walk of $OUT: GNU du counts each file and
 # directory once per call, so a later argument (out/files, out/) gets only
 # what the earlier ones did not hold, and the lines add up to the total.
+# Measured before the boots: this run's new consoles are not in it.
 # The tree's own share is the tree less the part of the shared store
 # (out/files) that is linked into it.
 disk_usage() {
-	local files=0 rest=0 base=0 tree=0 build=0 logs=0 all=0 size path own pid tmp
-	# The store's own total, walked at the same time on the other core.
-	tmp=$(mktemp "$OUT/.du.XXXXXX")
-	du -sk "$OUT/files" >"$tmp" 2>/dev/null &
-	pid=$!
+	local files=0 rest=0 base=0 tree=0 build=0 logs=0 all=0 size path own fd
+	# The store's own total, walked at the same time.
+	exec {fd}< <(du -sk "$OUT/files" 2>/dev/null)
 	while IFS=$'\t' read -r size path; do
 		all=$((all + size))
 		case $path in
@@ -175,10 +184,12 @@ disk_usage() {
 		"$OUT/files") rest=$size ;;
 		esac
 	done < <(du -sk "$@" "$OUT/files" "$OUT" 2>/dev/null)
-	wait "$pid" || true
-	read -r files _ <"$tmp" || files=0
-	rm -f "$tmp"
+	read -r files _ <&"$fd" || files=0
+	exec {fd}<&-
+	# Only trees link into the store; another run adding to it between
+	# the two walks could make this negative.
 	own=$((tree - (files - rest)))
+	[ "$own" -ge 0 ] || own=0
 	echo "Disk: this run holds $(human $((base + tree + build + logs))) in out/:" \
 		"tree $(human "$tree") ($(human "$own") its own, the rest shared with other trees)," \
 		"build $(human "$build"), source copy $(human "$base"), logs and results $(human "$logs");" \

@@ -73,6 +73,8 @@
 	"the CPU does not implement FEAT_MTE: no tag instruction or MTE register to probe\n"
 #define MSG_IDLE_UNKNOWN \
 	"cannot tell whether KVM holds EL2 while idle (no /sys/module/kvm/parameters)\n"
+#define MSG_PSTATE_FIELDS \
+	"PSTATE fields the probes set and check on entry: NZCV%s%s%s%s\n"
 #define MSG_VM_EXISTS \
 	"a VM exists already, so KVM holds EL2: cannot probe the idle state\n"
 
@@ -118,6 +120,7 @@ struct result {
 	unsigned long long insn, spsr, daif, spsel, vec;
 	long long elr_off, tco, ids;
 	long long tag, want_tag, aux_exc, hw_mte;
+	unsigned long long pre, pre_want, entry, feat, sctlr, setup;
 };
 
 /* Architectural encodings used by check_entry(). */
@@ -131,6 +134,19 @@ struct result {
 #define HOST_PSR_DAIF		(0xfULL << 6)
 #define HOST_PSR_AIF		(0x7ULL << 6)
 #define HOST_PSR_TCO		BIT_ULL(25)
+#define HOST_PSR_NZCV		(0xfULL << 28)
+#define HOST_PSR_DIT		BIT_ULL(24)
+#define HOST_PSR_UAO		BIT_ULL(23)
+#define HOST_PSR_PAN		BIT_ULL(22)
+#define HOST_PSR_SSBS		BIT_ULL(12)
+#define HOST_SCTLR_SPAN		BIT_ULL(23)
+#define HOST_SCTLR_DSSBS	BIT_ULL(44)
+/* The module's "feat": which PSTATE fields it could set and read. */
+#define FEAT_PAN		BIT(0)
+#define FEAT_UAO		BIT(1)
+#define FEAT_DIT		BIT(2)
+#define FEAT_SSBS		BIT(3)
+#define FEAT_SSBS2		BIT(4)
 #define VEC_CUR_SP0_SYNC	0x000ULL
 #define VEC_CUR_SPX_SYNC	0x200ULL
 
@@ -163,6 +179,7 @@ static const char *mode = "?";
 static int probe_fd = -1;
 static int kmsg_fd = -1;
 static bool verbose;
+static bool feat_shown;
 
 /* ---- module handling ---- */
 
@@ -312,6 +329,12 @@ static int run_probe(int cpu, const struct probe *p, struct result *r,
 	r->spsel = get_field(line, "spsel");
 	r->tco = get_field(line, "tco");
 	r->vec = get_field(line, "vec");
+	r->pre = get_field(line, "pre");
+	r->pre_want = get_field(line, "pre_want");
+	r->entry = get_field(line, "entry");
+	r->feat = get_field(line, "feat");
+	r->sctlr = get_field(line, "sctlr");
+	r->setup = get_field(line, "setup");
 	return 0;
 }
 
@@ -330,18 +353,42 @@ static unsigned long long sysreg_iss(unsigned long long insn)
 }
 
 /*
+ * PSTATE on entry to EL1 for an exception taken from EL1 whose PSTATE was
+ * @pre with SCTLR_EL1 @sctlr, per the Arm ARM (AArch64.TakeException()),
+ * in the fields the module reads (NZCV, DIT, PAN, UAO, SSBS; DAIF, SP and
+ * TCO are checked on their own): NZCV and DIT kept, PAN kept and set if
+ * SCTLR_EL1.SPAN is 0, UAO cleared, SSBS set to SCTLR_EL1.DSSBS.
+ */
+static unsigned long long entry_pstate(unsigned long long pre,
+				       unsigned long long sctlr,
+				       unsigned long long feat)
+{
+	unsigned long long v = pre & HOST_PSR_NZCV;
+
+	if (feat & FEAT_DIT)
+		v |= pre & HOST_PSR_DIT;
+	if ((feat & FEAT_PAN) &&
+	    ((pre & HOST_PSR_PAN) || !(sctlr & HOST_SCTLR_SPAN)))
+		v |= HOST_PSR_PAN;
+	if ((feat & FEAT_SSBS2) && (sctlr & HOST_SCTLR_DSSBS))
+		v |= HOST_PSR_SSBS;
+	return v;
+}
+
+/*
  * The exception an access to a register the CPU lacks must produce, per
  * the Arm ARM (AArch64.TakeException()): exactly one, on the instruction
  * (ELR_EL1), through the synchronous vector of the interrupted context
  * (+0x200 from EL1h, +0x000 from EL1t), with ESR_EL1 = EC 0x00 and IL, or,
  * for GMID_EL1 (in the feature ID space) on a CPU with FEAT_IDST, EC 0x18
- * with the access's own syndrome; SPSR_EL1 holding the interrupted PSTATE
- * (EL1h or EL1t; A, I and F masked and D and TCO clear, as the module runs
- * the probe); and PSTATE on entry with DAIF masked, SP_ELx selected and,
- * on a CPU with FEAT_MTE, TCO set. TCO is checked where the CPU has MTE2, which is where EL2
- * injects these UNDEFs; a CPU with FEAT_MTE alone raises them itself, and
- * QEMU, for one, sets TCO on entry only with MTE2. Returns false and
- * describes every difference.
+ * with the access's own syndrome; SPSR_EL1 equal to the interrupted PSTATE
+ * (EL1h or EL1t; A, I and F masked, D and TCO clear, and NZCV, PAN, UAO,
+ * DIT and SSBS as the module set them, which must have taken); and PSTATE
+ * on entry with DAIF masked, SP_ELx selected, the fields of
+ * entry_pstate() and, on a CPU with FEAT_MTE, TCO set. TCO is checked
+ * where the CPU has MTE2, which is where EL2 injects these UNDEFs; a CPU
+ * with FEAT_MTE alone raises them itself, and QEMU, for one, sets TCO on
+ * entry only with MTE2. Returns false and describes every difference.
  */
 static bool check_entry(const struct probe *p, const struct result *r,
 			char *buf, size_t len)
@@ -350,6 +397,8 @@ static bool check_entry(const struct probe *p, const struct result *r,
 	unsigned long long want_esr = HOST_ESR_EC_UNKNOWN << HOST_ESR_EC_SHIFT | HOST_ESR_IL;
 	unsigned long long want_vec = el1t ? VEC_CUR_SP0_SYNC : VEC_CUR_SPX_SYNC;
 	unsigned long long want_mode = el1t ? HOST_PSR_MODE_EL1T : HOST_PSR_MODE_EL1H;
+	unsigned long long want_spsr = want_mode | HOST_PSR_AIF | r->pre;
+	unsigned long long want_entry = entry_pstate(r->pre, r->sctlr, r->feat);
 	size_t off = 0;
 
 	buf[0] = '\0';
@@ -361,6 +410,9 @@ static bool check_entry(const struct probe *p, const struct result *r,
 		if ((cond) && off < len)				\
 			off += snprintf(buf + off, len - off, __VA_ARGS__); \
 	} while (0)
+	DIFF(r->pre != r->pre_want,
+	     " set-up: interrupted PSTATE fields 0x%llx, asked for 0x%llx;",
+	     r->pre, r->pre_want);
 	DIFF(r->exc != 1, " %llu exception(s), want 1;", r->exc);
 	if (r->exc == 1) {
 		DIFF(r->esr != want_esr, " ESR_EL1=0x%llx, want 0x%llx;",
@@ -368,14 +420,9 @@ static bool check_entry(const struct probe *p, const struct result *r,
 		DIFF(r->elr_off, " ELR_EL1=insn%+lld, want insn;", r->elr_off);
 		DIFF(r->vec != want_vec, " vector +0x%llx, want +0x%llx;",
 		     r->vec, want_vec);
-		DIFF((r->spsr & HOST_PSR_MODE_MASK) != want_mode,
-		     " SPSR_EL1.M=0x%llx, want 0x%llx;",
-		     r->spsr & HOST_PSR_MODE_MASK, want_mode);
-		DIFF((r->spsr & HOST_PSR_DAIF) != HOST_PSR_AIF,
-		     " SPSR_EL1.DAIF=0x%llx, want 0x7;",
-		     (r->spsr & HOST_PSR_DAIF) >> 6);
-		DIFF(r->hw_mte && (r->spsr & HOST_PSR_TCO),
-		     " SPSR_EL1.TCO=1, want 0;");
+		DIFF(r->spsr != want_spsr,
+		     " SPSR_EL1=0x%llx, want 0x%llx (the interrupted PSTATE; differs in 0x%llx);",
+		     r->spsr, want_spsr, r->spsr ^ want_spsr);
 		DIFF(r->daif != HOST_PSR_DAIF, " PSTATE.DAIF on entry=0x%llx, want 0xf;",
 		     r->daif >> 6);
 		DIFF(r->spsel != 1, " PSTATE.SP on entry=%llu, want 1;",
@@ -383,6 +430,9 @@ static bool check_entry(const struct probe *p, const struct result *r,
 		DIFF(r->hw_mte >= 2 && r->tco != (long long)HOST_PSR_TCO,
 		     " PSTATE.TCO on entry=%lld, want 1 (FEAT_MTE);",
 		     r->tco < 0 ? -1 : r->tco >> 25);
+		DIFF(r->entry != want_entry,
+		     " PSTATE NZCV/DIT/PAN/UAO/SSBS on entry=0x%llx, want 0x%llx (SCTLR_EL1 0x%llx; differs in 0x%llx);",
+		     r->entry, want_entry, r->sctlr, r->entry ^ want_entry);
 	}
 #undef DIFF
 	return !off;
@@ -407,7 +457,7 @@ static void describe_exc(const struct result *r, char *buf, size_t len)
 static bool check_result(const struct probe *p, int cpu, const struct result *r,
 			 char *why, size_t len, bool *entry_only)
 {
-	char exc[160], diff[320];
+	char exc[160], diff[768];
 
 	describe_exc(r, exc, sizeof(exc));
 	*entry_only = false;
@@ -456,6 +506,17 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 
 	case K_TAG_WRITE:
 	case K_TAG_READ:
+		/*
+		 * With tag access set up wrongly (SCTLR_EL1.ATA, the MAIR
+		 * attribute, the page's attribute as AT finds it), tags read
+		 * 0 whatever EL2 does: that would look like enforcement.
+		 */
+		if (r->setup) {
+			snprintf(why, len,
+				 "cpu%d %s in %s: the tag set-up did not take effect (module setup=0x%llx: 1 SCTLR_EL1.ATA, 2 MAIR, 4 AT fault, 8 PAR attribute)",
+				 cpu, p->what, mode, r->setup);
+			return false;
+		}
 		if (expect == EXPECT_DENIED) {
 			/*
 			 * Tag instructions do not trap when tag access is
@@ -495,7 +556,7 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 static void probe_phase(const char *phase, const int *cpus, int nr,
 			const char *skip_why)
 {
-	char line[768], why[1024], bad[128];
+	char line[1280], why[1280], bad[128];
 	struct result r = {};
 	int i, c, ret;
 
@@ -528,6 +589,15 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 			}
 			if (verbose)
 				ksft_print_msg("%s: %s\n", phase, line + 1);
+			if (!feat_shown && r.hw_mte) {
+				feat_shown = true;
+				ksft_print_msg(MSG_PSTATE_FIELDS,
+					       r.feat & FEAT_PAN ? " PAN" : "",
+					       r.feat & FEAT_UAO ? " UAO" : "",
+					       r.feat & FEAT_DIT ? " DIT" : "",
+					       r.feat & FEAT_SSBS2 ? " SSBS" :
+					       r.feat & FEAT_SSBS ? " SSBS (SPSR only)" : "");
+			}
 			/*
 			 * Without FEAT_MTE there is nothing to probe. With
 			 * FEAT_MTE but no MTE2 the expectations of a host

@@ -534,10 +534,28 @@ fi
 t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not support -machine' \
 	env QEMU="$FQ" FAKE_QEMU=nomte bash "$S/pipeline/verify.sh"
 
+# One boot.sh call for the matrix must give each cell exactly the lines of
+# its own call (the boot cache's key input).
+cmdlines_match() {
+	local m t one all
+	for m in nvhe hvhe protected protected-nvhe vhe nvhe-lazy hvhe-lazy; do
+		for t in off on forced; do
+			one=$(PRINT_CMDLINE=1 TEST_TIMEOUT=30 bash "$S/pipeline/boot.sh" - - "$m" "$t" -)
+			all=$(PRINT_CMDLINE=all TEST_TIMEOUT=30 bash "$S/pipeline/boot.sh" - - \
+				"nvhe hvhe protected protected-nvhe vhe nvhe-lazy hvhe-lazy" "off on forced" - |
+				sed -n "s/^$m-mte$t //p")
+			[ -n "$one" ] && [ "$one" = "$all" ] || return 1
+		done
+	done
+}
+ok "boot: PRINT_CMDLINE=all gives every cell its own command line" cmdlines_match
+t "boot: PRINT_CMDLINE=all fails on a bad mode" nz "unknown mode 'bogus'" \
+	env PRINT_CMDLINE=all bash "$S/pipeline/boot.sh" - - "nvhe bogus" on -
+
 # The Disk line: one du walk, the shared store counted once, sizes per part.
 D=$TMP/du
 mkdir -p "$D/files" "$D/trees/t" "$D/build/b" "$D/base/s" "$D/logs/r" "$D/results/r" "$D/other"
-kb() { head -c $(($2 * 1024)) /dev/zero >"$1"; }
+kb() { head -c $(($2 * 1024)) /dev/urandom >"$1"; }
 kb "$D/files/shared" 1000 && ln "$D/files/shared" "$D/trees/t/linked"
 kb "$D/trees/t/own" 2000 && kb "$D/build/b/Image" 3000 && kb "$D/base/s/src" 1000
 kb "$D/logs/r/console" 1000 && kb "$D/other/x" 1000

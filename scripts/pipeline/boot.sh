@@ -1,7 +1,8 @@
 #!/bin/bash
 # boot.sh [--shell] IMAGE INITRD MODE MTE CONSOLE: boot one matrix cell under QEMU
 # (TCG, virt with EL2 and MTE) and capture its serial console in CONSOLE.
-# MODE: nvhe|hvhe|protected|protected-nvhe|vhe; MTE: on, off (adds
+# MODE: nvhe|hvhe|protected|protected-nvhe|vhe, or nvhe-lazy|hvhe-lazy
+# (kvm.enable_virt_at_load=0, not in the default matrix); MTE: on, off (adds
 # arm64.nomte) or forced (a CPU without MTE, QEMU's mte=off, booted with
 # id_aa64pfr1.mte=2: an override claiming more MTE than the CPU has, which
 # the kernel must ignore without touching MTE2 state).
@@ -54,7 +55,11 @@ cmdline() {
 	protected) c="$c kvm-arm.mode=protected" ;;
 	protected-nvhe) c="$c kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
 	vhe) ;;
-	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe)" ;;
+	# KVM holds EL2 only while a VM exists, and resets to the hyp stub
+	# when the last one goes: the host then runs under the stub.
+	nvhe-lazy) c="$c kvm-arm.mode=nvhe kvm.enable_virt_at_load=0" ;;
+	hvhe-lazy) c="$c kvm-arm.mode=nvhe arm64_sw.hvhe=1 kvm.enable_virt_at_load=0" ;;
+	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe, nvhe-lazy, hvhe-lazy)" ;;
 	esac
 	case $2 in
 	on) ;;
@@ -95,7 +100,8 @@ fi
 if [ "${PRINT_CMDLINE:-}" = all ]; then
 	for m in $MODE; do
 		for t in $MTE; do
-			cmdline "$m" "$t" | sed "s/^/$m-mte$t /"
+			c=$(cmdline "$m" "$t")
+			echo "$m-mte$t $c"
 			[ "$t" != forced ] || echo "$m-mte$t $(machine "$t")"
 		done
 	done

@@ -45,6 +45,9 @@ EXPECTED_MODE = {
     "protected": re.compile(r"Protected hVHE"),
     "protected-nvhe": re.compile(r"Protected nVHE"),
     "vhe": re.compile(r"VHE(\+NV2)?"),
+    # kvm.enable_virt_at_load=0: the same modes, EL2 held only with a VM.
+    "nvhe-lazy": re.compile(r"Hyp( nVHE)?"),
+    "hvhe-lazy": re.compile(r"Hyp hVHE"),
 }
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
 # A forced cell (MTE=forced) boots a CPU without MTE (QEMU mte=off) with

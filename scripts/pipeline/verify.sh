@@ -64,12 +64,14 @@ QEMU=${QEMU:-qemu-system-aarch64}
 export QEMU
 
 check_args() {
-	local m
+	local m all
+	all="$(family_modes "$FAMILY") $(family_extra_modes "$FAMILY")"
+	all=${all% }
 	case $KVER in 6.12 | 6.1 | 7.3) ;; *) die "KVER must be 6.12, 6.1 or 7.3, not '$KVER'" ;; esac
 	for m in $MODES; do
-		case " $(family_modes "$FAMILY") " in
+		case " $all " in
 		*" $m "*) ;;
-		*) die "MODES: no mode '$m' in Linux $FAMILY (it has: $(family_modes "$FAMILY"))" ;;
+		*) die "MODES: no mode '$m' in Linux $FAMILY (it has: $all)" ;;
 		esac
 	done
 	for m in $MTE; do
@@ -80,11 +82,13 @@ check_args() {
 	case $KCONFIG in default | nomte) ;; *) die "KCONFIG must be default or nomte, not '$KCONFIG'" ;; esac
 	case $SERIES in patches | none) ;; *) die "SERIES must be patches or none, not '$SERIES'" ;; esac
 	case $BOOT_RETRIES in '' | *[!0-9]*) die "BOOT_RETRIES must be a number, not '$BOOT_RETRIES'" ;; esac
+	case $BOOT_JOBS in '' | 0 | *[!0-9]*) die "BOOT_JOBS must be a number from 1, not '$BOOT_JOBS'" ;; esac
+	case ${TEST_TIMEOUT:-1} in '' | *[!0-9]*) die "TEST_TIMEOUT must be a number of seconds, not '$TEST_TIMEOUT'" ;; esac
 	if [ -n "$ACTION_CELL" ]; then
 		case ${ACTION_CELL##*-mte} in on | off | forced) ;; *) ACTION_CELL=bad ;; esac
-		case " $(family_modes "$FAMILY") " in
+		case " $all " in
 		*" ${ACTION_CELL%-mte*} "*) ;;
-		*) die "CELL: want <mode>-mte<on|off|forced>, mode one of: $(family_modes "$FAMILY")" ;;
+		*) die "CELL: want <mode>-mte<on|off|forced>, mode one of: $all" ;;
 		esac
 	fi
 }
@@ -116,10 +120,18 @@ run_key() {
 # default), from one call of boot.sh for the whole matrix.
 declare -A SPEC
 cell_specs() {
-	local cell rest
-	while read -r cell rest; do
-		SPEC[$cell]+="$rest"$'\n'
-	done < <(PRINT_CMDLINE=all bash "$SCRIPTS/pipeline/boot.sh" - - "$MODES" "$MTE" -)
+	local specs line mode mte
+	specs=$(PRINT_CMDLINE=all bash "$SCRIPTS/pipeline/boot.sh" - - "$MODES" "$MTE" -) ||
+		die "boot.sh could not give the cells' command lines"
+	while IFS= read -r line; do
+		SPEC[${line%% *}]+="${line#* }"$'\n'
+	done <<<"$specs"
+	# A cell without a command line would keep its old console.
+	for mode in $MODES; do
+		for mte in $MTE; do
+			[ -n "${SPEC[$mode-mte$mte]:-}" ] || die "no command line for cell $mode-mte$mte"
+		done
+	done
 }
 
 # cell_key CELL: RUN_KEY and the cell's command line; equal keys reuse the
@@ -136,7 +148,11 @@ cell_key() {
 boot_cell() {
 	local mode=$1 mte=$2 cell=$1-mte$2 key console t0
 	console=$LOGS/$cell.console
-	key=$(cell_key "$cell")
+	key=$(cell_key "$cell") || {
+		# Nothing of an earlier boot may be graded as this one.
+		rm -f "$LOGS/$cell.key" "$console" "$LOGS/$cell.boot"
+		return 1
+	}
 	if [ "$RERUN" != 1 ] && [ -f "$console" ] && [ "$(cat "$LOGS/$cell.key" 2>/dev/null)" = "$key" ]; then
 		stage "boot: $cell (cached console, RERUN=1 to boot again)"
 		return 0
@@ -332,8 +348,10 @@ main() {
 	# seconds), and counted again below if the build changed anything.
 	built=$(build_state)
 	if [ "$ACTION" = verify ]; then
-		disk_usage "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" >"$LOGS/disk.txt" &
+		# Without the locks (fds 7 and 9), and gone with the run.
+		disk_usage "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" >"$LOGS/disk.txt" 7>&- 9>&- &
 		DU=$!
+		trap 'kill "$DU" 2>/dev/null || true' EXIT
 	fi
 	bash "$SCRIPTS/pipeline/build-kernel.sh" "$TREE" "$BUILD"
 	bash "$SCRIPTS/pipeline/build-selftests.sh" "$TREE" "$BUILD"
@@ -356,7 +374,7 @@ main() {
 
 	if [ "$(build_state)" != "$built" ]; then
 		wait "$DU" || true
-		disk_usage "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" >"$LOGS/disk.txt" &
+		disk_usage "$OUT/base/${NAME%-*}" "$TREE" "$BUILD" "$LOGS" "$RESULTS" >"$LOGS/disk.txt" 7>&- 9>&- &
 		DU=$!
 	fi
 	RUN_KEY=$(run_key)

@@ -4,13 +4,14 @@
 # upstream 7.3 passes (6.12 only: the oracle is one kernel for all bases),
 # a CONFIG_ARM64_MTE=n kernel is enforced, every prefix of the base's
 # series boots cleanly, every patch is caught by a named test when left
-# out, and the base's smoke set does not regress.
+# out, the base's smoke set does not regress, and deliberate breaks of the
+# series (configs/mutations/<KVER>/, 6.12) are each caught.
 # Each row runs verify.sh (or reads its results) and records whether the
 # control held and how long it took, in out/results/proof/<KVER>/rows/<n>.tsv
 # (rows not run keep their last result); then results-rst.py regenerates
 # Documentation/results.rst from every base's rows.
-# Env: KVER, ROWS (subset of: negative oracle nomte bisect loo regression;
-# default all of them that the base has), JOBS, W1 (0: the bisect row
+# Env: KVER, ROWS (subset of: negative oracle nomte bisect loo regression
+# mutation; default all of them that the base has), JOBS, W1 (0: the bisect row
 # boots every prefix but skips their W=1 builds; make test, for time).
 set -eu
 . "$(dirname "$0")/../lib.sh"
@@ -20,8 +21,10 @@ SCRIPTS=$ROOT/scripts
 export KVER=${KVER:-6.12}
 case " $FAMILIES " in *" $KVER "*) ;; *) die "KVER: no series for '$KVER' (proof bases: $FAMILIES)" ;; esac
 if [ "$KVER" = 6.12 ]; then
-	ROWS=${ROWS:-negative oracle nomte bisect loo regression}
-	LOO_MODE=protected
+	ROWS=${ROWS:-negative oracle nomte bisect loo regression mutation}
+	# nvhe-lazy too: KVM there resets to the hyp stub while no VM exists,
+	# which is where patch 3 shows.
+	LOO_MODE="protected nvhe-lazy"
 else
 	ROWS=${ROWS:-negative nomte bisect loo regression}
 	# nVHE too: 6.1's KVM leaves EL2 to the hyp stub while no VM exists,
@@ -39,14 +42,14 @@ WHY=()
 
 # inputs_stamp BASE: a short hash of what BASE's rows depend on (the code
 # of its series, from each patch's "---" on, so that a reworded message
-# keeps its rows; the selftests, the configs and expectations).
+# keeps its rows; the selftests, the configs, expectations and mutants).
 # results-rst.py marks a row recorded under another stamp as stale.
 inputs_stamp() {
 	{
 		# shellcheck disable=SC2016 # sed's $, not the shell's
 		series_patches "$ROOT/patches/$1" | xargs -r sed -n '/^---$/,$p'
 		cat "$ROOT"/selftests/*.c "$ROOT"/selftests/mte_probe/* \
-			"$ROOT"/configs/*.txt "$ROOT"/configs/expect/*
+			"$ROOT"/configs/*.txt "$ROOT"/configs/expect/* "$ROOT/configs/mutations/$1"/*
 	} 2>/dev/null | sha1sum | cut -c1-12
 }
 
@@ -244,7 +247,8 @@ row_loo() {
 		caught=""
 		# The base's protected mode (hVHE on 6.12, nVHE on 6.1), where a
 		# CPU brought back by the pKVM PSCI relay is what patch 1
-		# protects, and on 6.1 nVHE as well.
+		# protects, and a mode that resets to the hyp stub (6.12's
+		# nvhe-lazy, 6.1's nVHE).
 		if ! run_verify "without-$i" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null \
 			MODES="$LOO_MODE" MTE="off on"; then
 			caught=$(failing_tests "without-$i")
@@ -263,6 +267,43 @@ row_loo() {
 		fi
 	done
 	record "5 every patch is load-bearing" "$st" $((SECONDS - t0)) "see loo table" "${logs[@]}"
+}
+
+# row_mutation: each configs/mutations/<KVER>/*.patch, applied after the
+# whole series, breaks it on purpose in one way; booted in the cells its
+# Mutant-Modes and Mutant-MTE lines name (our tests only), some test must
+# fail. A mutant that does not apply, or a run that fails without a
+# failing test, breaks the control.
+row_mutation() {
+	local t0=$SECONDS m name dir caught st=holds total logs=() n=0
+	total=$(grep -c . "$SERIES_DIR/series")
+	rm -f "$PROOF/mutation.tsv"
+	for m in "$ROOT/configs/mutations/$KVER"/*.patch; do
+		[ -f "$m" ] || continue
+		n=$((n + 1))
+		name=$(basename "$m" .patch)
+		# shellcheck disable=SC2046
+		dir=$(series_dir "mutant-$name" $(seq 1 "$total"))
+		cp "$m" "$dir/" && basename "$m" >>"$dir/series"
+		rm -rf "$OUT/results/$KVER-mutant-$name"
+		caught=""
+		if run_verify "mutant-$name" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null BOOT_TIMEOUT=90 \
+			MODES="$(sed -n 's/^Mutant-Modes: //p' "$m")" MTE="$(sed -n 's/^Mutant-MTE: //p' "$m")"; then
+			st=BROKEN
+			logs+=("$PROOF/mutant-$name.log")
+		else
+			caught=$(failing_tests "mutant-$name")
+			[ -n "$caught" ] || {
+				st=BROKEN
+				caught="harness error: $(tail -n1 "$PROOF/mutant-$name.log")"
+				logs+=("$PROOF/mutant-$name.log")
+			}
+		fi
+		printf '%s\t%s\t%s\n' "$name" "$(sed -n 's/^Subject: \[MUTANT\] //p' "$m")" \
+			"${caught:-NOT CAUGHT}" >>"$PROOF/mutation.tsv"
+	done
+	[ "$n" -gt 0 ] || st=BROKEN
+	record "7 every mutant of the series is caught ($n)" "$st" $((SECONDS - t0)) "see mutation table" "${logs[@]}"
 }
 
 row_regression() {
@@ -284,6 +325,7 @@ main() {
 		bisect) row_bisect ;;
 		loo) row_loo ;;
 		regression) row_regression ;;
+		mutation) row_mutation ;;
 		*) die "ROWS: unknown row '$row'" ;;
 		esac
 	done

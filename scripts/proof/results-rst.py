@@ -36,7 +36,7 @@ RUN_TITLES = [
 ]
 # The bases with a series and a proof matrix, and what differs between them.
 BASES = {
-    "6.12": {"modes": "five modes", "loo": "protected hVHE"},
+    "6.12": {"modes": "five modes", "loo": "protected hVHE and nVHE with kvm.enable_virt_at_load=0"},
     "6.1": {"modes": "three modes (6.1 has no hVHE)", "loo": "protected nVHE and nVHE"},
 }
 
@@ -183,6 +183,12 @@ def proof_section(results, root, base, stamp):
         out += [f"\nPatch {r[0]} is caught by no test: "
                 f"{why.get(r[0], 'UNEXPLAINED: this breaks the control.')}"
                 for r in loo if r[2] == "none"]
+    mut = tsv(os.path.join(proof, "mutation.tsv"))
+    if mut:
+        out.append("\nMutants: the whole series plus one deliberate break "
+                   "(``configs/mutations/``), booted in the cells the mutant "
+                   "names (our tests only); the tests that fail.\n")
+        out.append(table(["mutant", "the break", "caught by (cell:test)"], mut))
     reg = os.path.join(proof, "regression.txt")
     if os.path.exists(reg):
         with open(reg, encoding="utf-8") as f:

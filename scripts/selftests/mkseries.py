@@ -163,8 +163,13 @@ access (GCR_EL1, RGSR_EL1, TFSR_EL1, TFSRE0_EL1, GMID_EL1) or allocation
 tag instruction at a time on a chosen CPU, with its own vector table in
 place, records any exception the instruction takes (ESR, ELR, FAR, SPSR and
 the PSTATE the handler sees) and steps over it, so that the host survives
-the probe. It can also grant HCR_EL2.ATA to one vCPU of the caller's VM,
-as a malicious host would before running its guest.
+the probe. Register probes run from one of three interrupted states
+(NZCV, PAN, UAO, DIT and SSBS, with SCTLR_EL1.SPAN and DSSBS), so that the
+rules of exception entry are seen both ways; tag probes report whether
+their set-up took (SCTLR_EL1.ATA, the MAIR attribute, the page's
+attribute as AT S1E1R reports it). It can also grant HCR_EL2.ATA to one
+vCPU of the caller's VM, as a malicious host would before running its
+guest.
 
 %s""" % build
 
@@ -181,8 +186,11 @@ Add mte_host_probe, which loads mte_probe.ko and runs every probe on every
 online CPU, again after each secondary CPU went offline and online, and
 again after a guest ran on that CPU, with a VM held open so that KVM keeps
 EL2. Each exception is checked field by field against what the
-architecture prescribes for an UNDEF taken to EL1. With MTE on, the same
-probes are the control: the registers answer and tags round-trip. It also
+architecture prescribes for an UNDEF taken to EL1: vector, ESR_EL1,
+ELR_EL1, SPSR_EL1 equal to the interrupted PSTATE, and PSTATE on entry.
+A tag probe whose set-up did not take fails, as tags would read zero
+then whatever EL2 does. With MTE on, the same probes are the control:
+the registers answer and tags round-trip. It also
 sets HCR_EL2.ATA in a vCPU of a VM without MTE and checks that, in
 protected mode with MTE off, its guest still cannot store a tag.
 

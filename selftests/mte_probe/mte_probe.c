@@ -10,7 +10,12 @@
  * (ESR, ELR, FAR) and the instruction is skipped, so the host survives.
  *
  * The exception's entry is recorded too: vector offset, ESR/ELR/FAR/SPSR,
- * and PSTATE.DAIF, SP and TCO as the handler finds them.
+ * and PSTATE.DAIF, SP, TCO, NZCV, PAN, UAO, DIT and SSBS as the handler
+ * finds them. Register probes run from one of three interrupted states
+ * (NZCV, PAN, UAO, DIT, SSBS, and SCTLR_EL1.SPAN and DSSBS, which decide
+ * PAN and SSBS on entry), so that each rule of the entry is seen both
+ * ways; tag probes check that their set-up took effect (SCTLR_EL1.ATA,
+ * the MAIR attribute, and the page's attribute as AT reports it).
  *
  * Interface (debugfs):
  *   mte_probe/info   context: kernel at EL2 (VHE), pKVM, hVHE, MTE in use,
@@ -65,7 +70,24 @@
 #define MTE_GRANULE	16
 #define SCTLR_TCF_BITS	GENMASK_ULL(41, 40)
 #define PFR1_MTE	GENMASK_ULL(11, 8)
+#define PFR1_SSBS	GENMASK_ULL(7, 4)
+#define PFR0_DIT	GENMASK_ULL(51, 48)
+#define MMFR1_PAN	GENMASK_ULL(23, 20)
 #define MMFR2_IDS	GENMASK_ULL(39, 36)
+#define MMFR2_UAO	GENMASK_ULL(7, 4)
+#define PAR_F		BIT_ULL(0)
+#define PAR_ATTR	GENMASK_ULL(63, 56)
+
+/* PSTATE fields a probe reads with MRS (FEAT_PAN, _UAO, _DIT, _SSBS2). */
+#define ENC_PAN		"S3_0_C4_C2_3"
+#define ENC_UAO		"S3_0_C4_C2_4"
+#define ENC_DIT		"S3_3_C4_C2_5"
+#define ENC_SSBS	"S3_3_C4_C2_6"
+#define FEAT_PAN	BIT(0)
+#define FEAT_UAO	BIT(1)
+#define FEAT_DIT	BIT(2)
+#define FEAT_SSBS	BIT(3)	/* PSTATE.SSBS can be set (FEAT_SSBS) */
+#define FEAT_SSBS2	BIT(4)	/* ... and read (FEAT_SSBS2) */
 
 /* Layout shared with the vector table below: keep the offsets in sync. */
 struct trap_rec {
@@ -80,6 +102,13 @@ struct trap_rec {
 	u64 spsel;	/* 64: PSTATE.SP on entry */
 	u64 tco;	/* 72: PSTATE.TCO on entry, if read_tco */
 	u64 read_tco;	/* 80: input: the CPU has TCO (FEAT_MTE) */
+	u64 pre_nzcv;	/* 88: input: NZCV set just before the probe */
+	u64 feat;	/* 96: input: FEAT_* of the PSTATE fields to read */
+	u64 nzcv;	/* 104: PSTATE.NZCV on entry */
+	u64 pan;	/* 112: PSTATE.PAN on entry, if FEAT_PAN */
+	u64 uao;	/* 120: PSTATE.UAO on entry, if FEAT_UAO */
+	u64 dit;	/* 128: PSTATE.DIT on entry, if FEAT_DIT */
+	u64 ssbs;	/* 136: PSTATE.SSBS on entry, if FEAT_SSBS2 */
 };
 
 #define REC_ESR		0
@@ -93,6 +122,13 @@ struct trap_rec {
 #define REC_SPSEL	64
 #define REC_TCO		72
 #define REC_READ_TCO	80
+#define REC_PRE_NZCV	88
+#define REC_FEAT	96
+#define REC_NZCV	104
+#define REC_PAN		112
+#define REC_UAO		120
+#define REC_DIT		128
+#define REC_SSBS	136
 #define ENC_TCO		"S3_3_C4_C2_7"
 
 /*
@@ -116,6 +152,8 @@ asm("	.pushsection .text, \"ax\"\n"
 "	.endr\n"
 "mte_probe_trap:\n"
 "	str	x16, [x17, #" __stringify(REC_VEC) "]\n"
+"	mrs	x16, nzcv\n"
+"	str	x16, [x17, #" __stringify(REC_NZCV) "]\n"
 "	mrs	x16, daif\n"
 "	str	x16, [x17, #" __stringify(REC_DAIF) "]\n"
 "	mrs	x16, spsel\n"
@@ -126,7 +164,23 @@ asm("	.pushsection .text, \"ax\"\n"
 "	cbz	x16, 1f\n"
 "	mrs	x16, " ENC_TCO "\n"
 "	str	x16, [x17, #" __stringify(REC_TCO) "]\n"
-"1:\n"
+"1:	ldr	x16, [x17, #" __stringify(REC_FEAT) "]\n"
+"	tbz	x16, #0, 2f\n"
+"	mrs	x16, " ENC_PAN "\n"
+"	str	x16, [x17, #" __stringify(REC_PAN) "]\n"
+"2:	ldr	x16, [x17, #" __stringify(REC_FEAT) "]\n"
+"	tbz	x16, #1, 3f\n"
+"	mrs	x16, " ENC_UAO "\n"
+"	str	x16, [x17, #" __stringify(REC_UAO) "]\n"
+"3:	ldr	x16, [x17, #" __stringify(REC_FEAT) "]\n"
+"	tbz	x16, #2, 4f\n"
+"	mrs	x16, " ENC_DIT "\n"
+"	str	x16, [x17, #" __stringify(REC_DIT) "]\n"
+"4:	ldr	x16, [x17, #" __stringify(REC_FEAT) "]\n"
+"	tbz	x16, #4, 5f\n"
+"	mrs	x16, " ENC_SSBS "\n"
+"	str	x16, [x17, #" __stringify(REC_SSBS) "]\n"
+"5:\n"
 "	ldr	x16, [x17, #" __stringify(REC_COUNT) "]\n"
 "	add	x16, x16, #1\n"
 "	str	x16, [x17, #" __stringify(REC_COUNT) "]\n"
@@ -168,16 +222,19 @@ asm("	.pushsection .text, \"ax\"\n"
 		"	isb\n"						\
 		: [a] "+r" (_a)						\
 		: [b] "r" (_b), [c] "r" (_c), [r] "r" (_rec)		\
-		: "x15", "x16", "x17", "memory");			\
+		: "x15", "x16", "x17", "cc", "memory");		\
 	})
 
 /*
  * PSTATE.D is cleared around the probed instruction (no debug exception is
- * armed), so that the entry's setting of D can be told from D carried over.
+ * armed), so that the entry's setting of D can be told from D carried over,
+ * and NZCV is set to the record's pre_nzcv right before it (nothing in
+ * between changes the flags).
  */
+#define SET_NZCV "ldr x16, [x17, #" __stringify(REC_PRE_NZCV) "]\n\tmsr nzcv, x16"
 #define TRAP_INSN(insn, _rec, _a, _b, _c)				\
-	TRAP_INSN_IN("msr daifclr, #8", insn, "msr daifset, #8",	\
-		     _rec, _a, _b, _c)
+	TRAP_INSN_IN("msr daifclr, #8\n\t" SET_NZCV, insn,		\
+		     "msr daifset, #8", _rec, _a, _b, _c)
 
 /*
  * The same from EL1 with SP_EL0 selected (EL1t), the context whose
@@ -185,8 +242,9 @@ asm("	.pushsection .text, \"ax\"\n"
  * sequence touches the stack, and all of DAIF is masked.
  */
 #define TRAP_INSN_EL1T(insn, _rec, _a, _b, _c)				\
-	TRAP_INSN_IN("msr daifclr, #8\n\tmsr spsel, #0", insn,		\
-		     "msr spsel, #1\n\tmsr daifset, #8", _rec, _a, _b, _c)
+	TRAP_INSN_IN("msr daifclr, #8\n\tmsr spsel, #0\n\t" SET_NZCV,	\
+		     insn, "msr spsel, #1\n\tmsr daifset, #8",		\
+		     _rec, _a, _b, _c)
 
 enum probe_kind { PK_MRS, PK_MSR, PK_TAG_WRITE, PK_TAG_READ };
 
@@ -199,8 +257,17 @@ struct probe_ctx {
 	unsigned int aux_exc;	/* exceptions in set-up/check instructions */
 	unsigned int hw_mte;	/* raw ID_AA64PFR1_EL1.MTE on this CPU */
 	unsigned int ids;	/* raw ID_AA64MMFR2_EL1.IDS on this CPU */
+	u64 pre;		/* interrupted PSTATE fields (SPSR layout) */
+	u64 pre_want;		/* what the set-up asked for them */
+	u64 sctlr;		/* SCTLR_EL1 while the probe ran */
+	unsigned int setup;	/* tag set-up failures, SETUP_* */
 	u8 *page;		/* tagged mapping for tag probes */
 };
+
+#define SETUP_SCTLR_ATA	BIT(0)	/* SCTLR_EL1.ATA did not read back set */
+#define SETUP_MAIR	BIT(1)	/* the MAIR attribute did not read back */
+#define SETUP_AT	BIT(2)	/* AT S1E1R faulted on the page */
+#define SETUP_PAR_ATTR	BIT(3)	/* ... or reported another attribute */
 
 struct probe_def {
 	const char *name;
@@ -394,6 +461,183 @@ static u64 probe_tco_swap(u64 val)
 	return old;
 }
 
+/*
+ * The interrupted states of the register probes. Each rule of the entry
+ * is seen both ways across them: PAN set because SCTLR_EL1.SPAN is 0 (A),
+ * kept clear (B) and kept set (C) with SPAN 1; SSBS taken from DSSBS, not
+ * kept (A, B); UAO cleared (A, C); DIT kept either way; NZCV kept.
+ */
+static const struct pstate_setup {
+	u64 nzcv;
+	bool pan, span, uao, dit, ssbs, dssbs;
+} pstate_setups[] = {
+	{ PSR_N_BIT | PSR_C_BIT, false, false, true, true, false, true },
+	{ PSR_Z_BIT | PSR_V_BIT, false, true, false, false, true, false },
+	{ PSR_N_BIT | PSR_Z_BIT | PSR_C_BIT | PSR_V_BIT,
+	  true, true, true, true, true, true },
+};
+
+/* The FEAT_* of this CPU's PSTATE fields that the probes set and read. */
+static u64 pstate_feats(void)
+{
+	u64 pfr0 = read_sysreg(id_aa64pfr0_el1);
+	u64 pfr1 = read_sysreg(id_aa64pfr1_el1);
+	u64 feat = 0;
+
+	if (FIELD_GET(MMFR1_PAN, read_sysreg(id_aa64mmfr1_el1)))
+		feat |= FEAT_PAN;
+	if (FIELD_GET(MMFR2_UAO, read_sysreg(id_aa64mmfr2_el1)))
+		feat |= FEAT_UAO;
+	if (FIELD_GET(PFR0_DIT, pfr0))
+		feat |= FEAT_DIT;
+	if (FIELD_GET(PFR1_SSBS, pfr1) >= 1)
+		feat |= FEAT_SSBS;
+	if (FIELD_GET(PFR1_SSBS, pfr1) >= 2)
+		feat |= FEAT_SSBS2;
+	return feat;
+}
+
+#define READ_PSTATE(enc)						\
+	({								\
+		u64 __v;						\
+		asm volatile("mrs %0, " enc : "=r" (__v));		\
+		__v;							\
+	})
+
+static void set_dit(bool on)
+{
+#ifdef set_pstate_dit
+	if (on)
+		set_pstate_dit(1);
+	else
+		set_pstate_dit(0);
+#else
+	asm volatile("msr " ENC_DIT ", %0" : : "r" (on ? PSR_DIT_BIT : 0ULL));
+#endif
+}
+
+/* PAN, UAO, DIT and SSBS as readable here, in the SPSR layout. */
+static u64 read_pstate_fields(u64 feat)
+{
+	u64 v = 0;
+
+	if (feat & FEAT_PAN)
+		v |= READ_PSTATE(ENC_PAN);
+	if (feat & FEAT_UAO)
+		v |= READ_PSTATE(ENC_UAO);
+	if (feat & FEAT_DIT)
+		v |= READ_PSTATE(ENC_DIT);
+	if (feat & FEAT_SSBS2)
+		v |= READ_PSTATE(ENC_SSBS);
+	return v;
+}
+
+/*
+ * Put this CPU in the interrupted state @ps for a register probe: SCTLR_EL1
+ * SPAN and DSSBS, and PSTATE PAN, UAO, DIT and SSBS where the CPU has them
+ * (NZCV is set by the probe sequence itself). Records what was asked for
+ * and what reads back, so that a set-up that did not take is seen.
+ */
+static void pstate_setup(struct probe_ctx *ctx, const struct pstate_setup *ps)
+{
+	u64 feat = ctx->rec.feat, want = ps->nzcv;
+	u64 sctlr = ctx->sctlr & ~(SCTLR_EL1_SPAN | SCTLR_ELx_DSSBS);
+
+	if (ps->span)
+		sctlr |= SCTLR_EL1_SPAN;
+	if (ps->dssbs && (feat & FEAT_SSBS))
+		sctlr |= SCTLR_ELx_DSSBS;
+	write_sysreg(sctlr, sctlr_el1);
+	isb();
+	ctx->sctlr = read_sysreg(sctlr_el1);
+
+	if (feat & FEAT_PAN) {
+		if (ps->pan)
+			set_pstate_pan(1);
+		else
+			set_pstate_pan(0);
+		want |= ps->pan ? PSR_PAN_BIT : 0;
+	}
+	if (feat & FEAT_UAO) {
+		if (ps->uao)
+			set_pstate_uao(1);
+		else
+			set_pstate_uao(0);
+		want |= ps->uao ? PSR_UAO_BIT : 0;
+	}
+	if (feat & FEAT_DIT) {
+		set_dit(ps->dit);
+		want |= ps->dit ? PSR_DIT_BIT : 0;
+	}
+	if (feat & FEAT_SSBS) {
+		if (ps->ssbs)
+			set_pstate_ssbs(1);
+		else
+			set_pstate_ssbs(0);
+		want |= ps->ssbs ? PSR_SSBS_BIT : 0;
+	}
+	ctx->rec.pre_nzcv = ps->nzcv;
+	ctx->pre_want = want;
+	/* NZCV as set by the sequence; SSBS as set where it cannot be read. */
+	ctx->pre = ps->nzcv | read_pstate_fields(feat);
+	if ((feat & FEAT_SSBS) && !(feat & FEAT_SSBS2))
+		ctx->pre |= want & PSR_SSBS_BIT;
+}
+
+/* Back to the kernel's state: @old PSTATE fields, SSBS from @sctlr. */
+static void pstate_restore(u64 feat, u64 old, u64 sctlr)
+{
+	write_sysreg(sctlr, sctlr_el1);
+	isb();
+	if (feat & FEAT_PAN) {
+		if (old & PSR_PAN_BIT)
+			set_pstate_pan(1);
+		else
+			set_pstate_pan(0);
+	}
+	if (feat & FEAT_UAO) {
+		if (old & PSR_UAO_BIT)
+			set_pstate_uao(1);
+		else
+			set_pstate_uao(0);
+	}
+	if (feat & FEAT_DIT)
+		set_dit(old & PSR_DIT_BIT);
+	if (feat & FEAT_SSBS) {
+		if ((feat & FEAT_SSBS2) ? (old & PSR_SSBS_BIT) :
+		    (sctlr & SCTLR_ELx_DSSBS))
+			set_pstate_ssbs(1);
+		else
+			set_pstate_ssbs(0);
+	}
+}
+
+/*
+ * With tag access at EL1 set up, check that it took: SCTLR_EL1.ATA and the
+ * MAIR attribute read back, and AT S1E1R finds the page Normal-Tagged.
+ * Only where the CPU has MTE2; these are RES0 or reserved without it.
+ */
+static unsigned int tag_setup_check(struct probe_ctx *ctx, unsigned int shift)
+{
+	unsigned int bad = 0;
+	u64 par;
+
+	if (ctx->hw_mte < 2)
+		return 0;
+	if (!(read_sysreg(sctlr_el1) & SCTLR_ELx_ATA))
+		bad |= SETUP_SCTLR_ATA;
+	if (((read_sysreg(mair_el1) >> shift) & 0xff) != MAIR_ATTR_NORMAL_TAGGED)
+		bad |= SETUP_MAIR;
+	asm volatile("at s1e1r, %0" : : "r" (ctx->page));
+	isb();
+	par = read_sysreg_par();
+	if (par & PAR_F)
+		bad |= SETUP_AT;
+	else if (FIELD_GET(PAR_ATTR, par) != MAIR_ATTR_NORMAL_TAGGED)
+		bad |= SETUP_PAR_ATTR;
+	return bad;
+}
+
 static inline void flush_local_tlb(void)
 {
 	dsb(nshst);
@@ -410,13 +654,15 @@ static void run_probe(void *data)
 	bool tags = req->def->kind == PK_TAG_WRITE ||
 		    req->def->kind == PK_TAG_READ;
 	unsigned int shift = MT_NORMAL_TAGGED * 8;
-	u64 mair = 0, sctlr = 0, tco = 0;
+	u64 mair = 0, sctlr = 0, tco = 0, old = 0;
 	unsigned long flags;
 
 	flags = local_daif_save();
 	ctx->hw_mte = FIELD_GET(PFR1_MTE, read_sysreg(id_aa64pfr1_el1));
 	ctx->ids = FIELD_GET(MMFR2_IDS, read_sysreg(id_aa64mmfr2_el1));
 	ctx->rec.read_tco = ctx->hw_mte >= 1;
+	ctx->rec.feat = pstate_feats();
+	ctx->sctlr = read_sysreg(sctlr_el1);
 
 	if (tags) {
 		/*
@@ -432,6 +678,12 @@ static void run_probe(void *data)
 			     sctlr_el1);
 		isb();
 		flush_local_tlb();
+		ctx->setup = tag_setup_check(ctx, shift);
+	} else {
+		sctlr = ctx->sctlr;
+		old = read_pstate_fields(ctx->rec.feat);
+		pstate_setup(ctx, &pstate_setups[(req->def - probes) %
+						 ARRAY_SIZE(pstate_setups)]);
 	}
 
 	/*
@@ -450,13 +702,15 @@ static void run_probe(void *data)
 		write_sysreg(mair, mair_el1);
 		isb();
 		flush_local_tlb();
+	} else {
+		pstate_restore(ctx->rec.feat, old, sctlr);
 	}
 
 	local_daif_restore(flags);
 }
 
 static DEFINE_MUTEX(probe_lock);
-static char result[640];
+static char result[1024];
 static struct dentry *dbg_dir;
 
 static const struct probe_def *find_probe(const char *name)
@@ -509,14 +763,17 @@ static int do_probe(int cpu, const struct probe_def *def)
 	/* The probed instruction, for the syndrome it should produce. */
 	insn = le32_to_cpup((__le32 *)rec->pc);
 	scnprintf(result, sizeof(result),
-		  "cpu=%d probe=%s exc=%llu esr=0x%llx ec=0x%llx il=%d elr_off=%lld far=0x%llx vec=0x%llx val=0x%llx poison=0x%llx tag=%d want_tag=%d aux_exc=%u hw_mte=%u ids=%u insn=0x%x spsr=0x%llx daif=0x%llx spsel=%llu tco=%lld\n",
+		  "cpu=%d probe=%s exc=%llu esr=0x%llx ec=0x%llx il=%d elr_off=%lld far=0x%llx vec=0x%llx val=0x%llx poison=0x%llx tag=%d want_tag=%d aux_exc=%u hw_mte=%u ids=%u insn=0x%x spsr=0x%llx daif=0x%llx spsel=%llu tco=%lld pre=0x%llx pre_want=0x%llx entry=0x%llx feat=0x%llx sctlr=0x%llx setup=0x%x\n",
 		  cpu, def->name, rec->count, rec->esr, ec,
 		  !!(rec->esr & ESR_ELx_IL),
 		  rec->count ? (long long)(rec->elr - rec->pc) : 0LL,
 		  rec->far, rec->vec, ctx->val, ctx->poison, ctx->tag,
 		  ctx->want_tag, ctx->aux_exc, ctx->hw_mte, ctx->ids, insn,
 		  rec->spsr, rec->daif, rec->spsel,
-		  rec->read_tco && rec->count ? (long long)rec->tco : -1LL);
+		  rec->read_tco && rec->count ? (long long)rec->tco : -1LL,
+		  ctx->pre, ctx->pre_want,
+		  rec->nzcv | rec->pan | rec->uao | rec->dit | rec->ssbs,
+		  rec->feat, ctx->sctlr, ctx->setup);
 	return 0;
 }
 
