@@ -147,6 +147,8 @@ struct result {
 #define FEAT_DIT		BIT(2)
 #define FEAT_SSBS		BIT(3)
 #define FEAT_SSBS2		BIT(4)
+/* A CPU with FEAT_MTE is at least Armv8.4, where these are mandatory. */
+#define FEAT_WITH_MTE		(FEAT_PAN | FEAT_UAO | FEAT_DIT)
 #define VEC_CUR_SP0_SYNC	0x000ULL
 #define VEC_CUR_SPX_SYNC	0x200ULL
 
@@ -413,6 +415,11 @@ static bool check_entry(const struct probe *p, const struct result *r,
 	DIFF(r->pre != r->pre_want,
 	     " set-up: interrupted PSTATE fields 0x%llx, asked for 0x%llx;",
 	     r->pre, r->pre_want);
+	DIFF(r->setup, " set-up: SCTLR_EL1.SPAN/DSSBS did not take (0x%llx);",
+	     r->sctlr);
+	DIFF(r->hw_mte && (r->feat & FEAT_WITH_MTE) != FEAT_WITH_MTE,
+	     " a CPU with FEAT_MTE reports no FEAT_PAN, FEAT_UAO or FEAT_DIT (0x%llx);",
+	     r->feat);
 	DIFF(r->exc != 1, " %llu exception(s), want 1;", r->exc);
 	if (r->exc == 1) {
 		DIFF(r->esr != want_esr, " ESR_EL1=0x%llx, want 0x%llx;",
@@ -436,6 +443,13 @@ static bool check_entry(const struct probe *p, const struct result *r,
 	}
 #undef DIFF
 	return !off;
+}
+
+/* The register probe's interrupted state took as the module asked. */
+static bool setup_ok(const struct result *r)
+{
+	return r->pre == r->pre_want && !r->setup &&
+	       (!r->hw_mte || (r->feat & FEAT_WITH_MTE) == FEAT_WITH_MTE);
 }
 
 static void describe_exc(const struct result *r, char *buf, size_t len)
@@ -469,7 +483,8 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 
 			if (entry && r->val == r->poison)
 				return true;
-			*entry_only = r->exc == 1 && r->val == r->poison;
+			*entry_only = r->exc == 1 && r->val == r->poison &&
+				      setup_ok(r);
 			snprintf(why, len,
 				 "cpu%d %s in %s with MTE off: expected the UNDEF of a CPU without MTE2, destination untouched; saw %s, destination=0x%llx%s;%s",
 				 cpu, p->what, mode, exc, r->val,
@@ -490,7 +505,7 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 		if (expect == EXPECT_DENIED) {
 			if (check_entry(p, r, diff, sizeof(diff)))
 				return true;
-			*entry_only = r->exc == 1;
+			*entry_only = r->exc == 1 && setup_ok(r);
 			snprintf(why, len,
 				 "cpu%d %s in %s with MTE off: expected the UNDEF of a CPU without MTE2; saw %s (write of 0x%llx %s);%s",
 				 cpu, p->what, mode, exc, r->val,

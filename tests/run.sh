@@ -95,6 +95,11 @@ t "parser: VHE+NV2 counts as vhe" 0 'vhe-mteon: PASS' \
 	parse <(sed 's/Hyp nVHE mode/VHE+NV2 mode/' "$FIX/console-pass.log") --mode vhe --mte on
 t "parser: protected wants Protected hVHE" 1 'wrong KVM mode' \
 	parse "$FIX/console-pass.log" --mode protected --mte on
+t "parser: a lazy cell whose host probe ran no idle phase fails" 1 'mte_host_probe: .*ran no idle phase under the hyp stub' \
+	parse "$FIX/console-pass.log" --mode nvhe-lazy --mte off
+t "parser: a lazy cell with the idle phase passes" 0 'nvhe-lazy-mteoff: PASS' \
+	parse <(sed 's/# ok 1 boot: MRS GCR_EL1: UNDEF/# ok 1 idle (hyp stub, no VM): MRS GCR_EL1 accessible (control)/' \
+		"$FIX/console-pass.log") --mode nvhe-lazy --mte off
 t "parser: 6.1's plain 'Hyp mode' counts as nvhe" 0 'nvhe-mteoff: PASS' \
 	parse <(sed 's/Hyp nVHE mode/Hyp mode/' "$FIX/console-pass.log") --mode nvhe --mte off
 t "parser: plain 'Hyp mode' is not hvhe" 1 "wrong KVM mode: reached 'Hyp'" \

@@ -56,6 +56,8 @@ OVERRIDE_IGNORED = re.compile(r"ID_AA64PFR1_EL1\[11:8\]: ignoring override")
 # The kernel's own word on whether it uses MTE: a cell must boot in the MTE
 # state it claims, or its tests would grade the wrong expectation.
 MTE_DETECTED = re.compile(r"CPU features: detected: Memory Tagging Extension")
+# mte_host_probe's phase under the hyp stub, which a lazy cell must run.
+IDLE_PHASE = "idle (hyp stub"
 # mte_guest's branch for a CPU without FEAT_MTE: only a forced cell is one.
 NO_FEAT_MTE = "CPU without FEAT_MTE"
 SUBPLAN = re.compile(r"^1\.\.(\d+)")
@@ -304,6 +306,14 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
             met = False
             t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
                      + "took the no-FEAT_MTE branch on an MTE cell")
+        # A lazy cell is there for the host under the hyp stub: the host
+        # probe must have run its idle phase, or the cell is a plain one.
+        if (mode.endswith("-lazy") and mte != "forced" and t["name"] == "mte_host_probe"
+                and t["status"] != "skip"
+                and not any(s["name"].startswith(IDLE_PHASE) for s in t["subtests"])):
+            met = False
+            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
+                     + "ran no idle phase under the hyp stub: KVM held EL2 with no VM")
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
@@ -314,6 +324,8 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                                         and mode != "vhe" else ""),
                    "pass": "passed but was expected to " + "/".join(sorted(allowed)),
                    "fail": "failed"}[t["status"]]
+            if t["status"] == "pass" and "pass" in allowed:
+                why = "passed, but not as this cell needs"
             detail = t["directive"]
             if bad and (failing is None or t["status"] != "fail"):
                 detail += (" " if detail else "") + "subtests: " + "; ".join(bad[:4])

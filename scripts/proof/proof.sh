@@ -271,36 +271,39 @@ row_loo() {
 
 # row_mutation: each configs/mutations/<KVER>/*.patch, applied after the
 # whole series, breaks it on purpose in one way; booted in the cells its
-# Mutant-Modes and Mutant-MTE lines name (our tests only), some test must
-# fail. A mutant that does not apply, or a run that fails without a
-# failing test, breaks the control.
+# Mutant-Modes and Mutant-MTE lines name (our tests only), every one of
+# those cells must fail in the way its Mutant-Expect line names (a test,
+# or "timeout": the boot hung). A mutant that does not apply, a run that
+# fails some other way, or a cell that does not fail breaks the control.
 row_mutation() {
-	local t0=$SECONDS m name dir caught st=holds total logs=() n=0
+	local t0=$SECONDS m name dir caught st=holds total logs=() n=0 modes mte want cell miss
 	total=$(grep -c . "$SERIES_DIR/series")
 	rm -f "$PROOF/mutation.tsv"
 	for m in "$ROOT/configs/mutations/$KVER"/*.patch; do
 		[ -f "$m" ] || continue
 		n=$((n + 1))
 		name=$(basename "$m" .patch)
+		modes=$(sed -n 's/^Mutant-Modes: //p' "$m")
+		mte=$(sed -n 's/^Mutant-MTE: //p' "$m")
+		want=$(sed -n 's/^Mutant-Expect: //p' "$m")
 		# shellcheck disable=SC2046
 		dir=$(series_dir "mutant-$name" $(seq 1 "$total"))
 		cp "$m" "$dir/" && basename "$m" >>"$dir/series"
 		rm -rf "$OUT/results/$KVER-mutant-$name"
-		caught=""
-		if run_verify "mutant-$name" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null BOOT_TIMEOUT=90 \
-			MODES="$(sed -n 's/^Mutant-Modes: //p' "$m")" MTE="$(sed -n 's/^Mutant-MTE: //p' "$m")"; then
+		run_verify "mutant-$name" VARIANT=proof PATCHES="$dir" SMOKE=/dev/null BOOT_TIMEOUT=90 \
+			MODES="$modes" MTE="$mte" || true
+		caught=$(failing_tests "mutant-$name")
+		miss=""
+		for cell in $(for a in $modes; do for b in $mte; do echo "$a-mte$b"; done; done); do
+			grep -qE "(^| )$cell:($want)( |\$)" <<<"$caught" || miss="$miss $cell"
+		done
+		if [ -z "$modes" ] || [ -z "$mte" ] || [ -z "$want" ] || [ -n "$miss" ]; then
 			st=BROKEN
+			caught="NOT CAUGHT in:${miss:- (no Mutant- lines)} ($(tail -n1 "$PROOF/mutant-$name.log")) ${caught}"
 			logs+=("$PROOF/mutant-$name.log")
-		else
-			caught=$(failing_tests "mutant-$name")
-			[ -n "$caught" ] || {
-				st=BROKEN
-				caught="harness error: $(tail -n1 "$PROOF/mutant-$name.log")"
-				logs+=("$PROOF/mutant-$name.log")
-			}
 		fi
 		printf '%s\t%s\t%s\n' "$name" "$(sed -n 's/^Subject: \[MUTANT\] //p' "$m")" \
-			"${caught:-NOT CAUGHT}" >>"$PROOF/mutation.tsv"
+			"$caught" >>"$PROOF/mutation.tsv"
 	done
 	[ "$n" -gt 0 ] || st=BROKEN
 	record "7 every mutant of the series is caught ($n)" "$st" $((SECONDS - t0)) "see mutation table" "${logs[@]}"

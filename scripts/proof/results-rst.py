@@ -213,8 +213,9 @@ def proof_section(results, root, base, stamp):
         "guest's ``ID_AA64MMFR2_EL1.IDS`` says so.",
         "- After KVM teardown in the non-protected modes, 7.3 leaves the hyp stub "
         "with the trap-armed ``HCR_EL2``; the series gives it ``ATA`` back and "
-        "clears ``TID5``. Only resume from hibernation would show it; the matrix "
-        "has no hibernation.",
+        "clears ``TID5``. The ``nvhe-lazy`` cells (``kvm.enable_virt_at_load=0``, "
+        "proof rows 5 and 7) show it: there the host runs under the stub between "
+        "VMs, and an MTE register access that traps into the stub hangs the CPU.",
     ]
     return "\n".join(out) + "\n"
 

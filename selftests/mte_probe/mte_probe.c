@@ -7,7 +7,8 @@
  * load/store) on a chosen CPU with all of DAIF masked and with VBAR_EL1
  * temporarily pointing at a private vector table. Any synchronous exception
  * taken by the probed instruction (e.g. an UNDEF injected by EL2) is recorded
- * (ESR, ELR, FAR) and the instruction is skipped, so the host survives.
+ * (ESR, ELR, FAR) and the instruction is skipped (execution resumes after
+ * the probed instruction, whatever ELR_EL1 says), so the host survives.
  *
  * The exception's entry is recorded too: vector offset, ESR/ELR/FAR/SPSR,
  * and PSTATE.DAIF, SP, TCO, NZCV, PAN, UAO, DIT and SSBS as the handler
@@ -33,6 +34,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitfield.h>
+#include <linux/build_bug.h>
 #include <linux/cpu.h>
 #include <linux/cpufeature.h>
 #include <linux/debugfs.h>
@@ -71,6 +73,7 @@
 #define SCTLR_TCF_BITS	GENMASK_ULL(41, 40)
 #define PFR1_MTE	GENMASK_ULL(11, 8)
 #define PFR1_SSBS	GENMASK_ULL(7, 4)
+#define PFR1_NMI	GENMASK_ULL(39, 36)
 #define PFR0_DIT	GENMASK_ULL(51, 48)
 #define MMFR1_PAN	GENMASK_ULL(23, 20)
 #define MMFR2_IDS	GENMASK_ULL(39, 36)
@@ -83,11 +86,14 @@
 #define ENC_UAO		"S3_0_C4_C2_4"
 #define ENC_DIT		"S3_3_C4_C2_5"
 #define ENC_SSBS	"S3_3_C4_C2_6"
+#define ENC_ALLINT	"S3_0_C4_C3_0"
+#define PSR_ALLINT	BIT_ULL(13)
 #define FEAT_PAN	BIT(0)
 #define FEAT_UAO	BIT(1)
 #define FEAT_DIT	BIT(2)
 #define FEAT_SSBS	BIT(3)	/* PSTATE.SSBS can be set (FEAT_SSBS) */
 #define FEAT_SSBS2	BIT(4)	/* ... and read (FEAT_SSBS2) */
+#define FEAT_NMI	BIT(5)	/* PSTATE.ALLINT, read as found, never set */
 
 /* Layout shared with the vector table below: keep the offsets in sync. */
 struct trap_rec {
@@ -109,6 +115,7 @@ struct trap_rec {
 	u64 uao;	/* 120: PSTATE.UAO on entry, if FEAT_UAO */
 	u64 dit;	/* 128: PSTATE.DIT on entry, if FEAT_DIT */
 	u64 ssbs;	/* 136: PSTATE.SSBS on entry, if FEAT_SSBS2 */
+	u64 nzcv_seen;	/* 144: NZCV read back right before the probe */
 };
 
 #define REC_ESR		0
@@ -129,6 +136,28 @@ struct trap_rec {
 #define REC_UAO		120
 #define REC_DIT		128
 #define REC_SSBS	136
+#define REC_NZCV_SEEN	144
+
+#define REC_AT(field, off)	static_assert(offsetof(struct trap_rec, field) == (off))
+REC_AT(esr, REC_ESR);
+REC_AT(elr, REC_ELR);
+REC_AT(far, REC_FAR);
+REC_AT(vec, REC_VEC);
+REC_AT(count, REC_COUNT);
+REC_AT(pc, REC_PC);
+REC_AT(spsr, REC_SPSR);
+REC_AT(daif, REC_DAIF);
+REC_AT(spsel, REC_SPSEL);
+REC_AT(tco, REC_TCO);
+REC_AT(read_tco, REC_READ_TCO);
+REC_AT(pre_nzcv, REC_PRE_NZCV);
+REC_AT(feat, REC_FEAT);
+REC_AT(nzcv, REC_NZCV);
+REC_AT(pan, REC_PAN);
+REC_AT(uao, REC_UAO);
+REC_AT(dit, REC_DIT);
+REC_AT(ssbs, REC_SSBS);
+REC_AT(nzcv_seen, REC_NZCV_SEEN);
 #define ENC_TCO		"S3_3_C4_C2_7"
 
 /*
@@ -190,6 +219,7 @@ asm("	.pushsection .text, \"ax\"\n"
 "	str	x16, [x17, #" __stringify(REC_FAR) "]\n"
 "	mrs	x16, elr_el1\n"
 "	str	x16, [x17, #" __stringify(REC_ELR) "]\n"
+"	ldr	x16, [x17, #" __stringify(REC_PC) "]\n"
 "	add	x16, x16, #4\n"
 "	msr	elr_el1, x16\n"
 "	eret\n"
@@ -231,7 +261,8 @@ asm("	.pushsection .text, \"ax\"\n"
  * and NZCV is set to the record's pre_nzcv right before it (nothing in
  * between changes the flags).
  */
-#define SET_NZCV "ldr x16, [x17, #" __stringify(REC_PRE_NZCV) "]\n\tmsr nzcv, x16"
+#define SET_NZCV "ldr x16, [x17, #" __stringify(REC_PRE_NZCV) "]\n\tmsr nzcv, x16\n\t" \
+	"mrs x16, nzcv\n\tstr x16, [x17, #" __stringify(REC_NZCV_SEEN) "]"
 #define TRAP_INSN(insn, _rec, _a, _b, _c)				\
 	TRAP_INSN_IN("msr daifclr, #8\n\t" SET_NZCV, insn,		\
 		     "msr daifset, #8", _rec, _a, _b, _c)
@@ -268,6 +299,7 @@ struct probe_ctx {
 #define SETUP_MAIR	BIT(1)	/* the MAIR attribute did not read back */
 #define SETUP_AT	BIT(2)	/* AT S1E1R faulted on the page */
 #define SETUP_PAR_ATTR	BIT(3)	/* ... or reported another attribute */
+#define SETUP_SCTLR	BIT(4)	/* SCTLR_EL1.SPAN/DSSBS did not read back */
 
 struct probe_def {
 	const char *name;
@@ -494,6 +526,8 @@ static u64 pstate_feats(void)
 		feat |= FEAT_SSBS;
 	if (FIELD_GET(PFR1_SSBS, pfr1) >= 2)
 		feat |= FEAT_SSBS2;
+	if (FIELD_GET(PFR1_NMI, pfr1))
+		feat |= FEAT_NMI;
 	return feat;
 }
 
@@ -529,6 +563,8 @@ static u64 read_pstate_fields(u64 feat)
 		v |= READ_PSTATE(ENC_DIT);
 	if (feat & FEAT_SSBS2)
 		v |= READ_PSTATE(ENC_SSBS);
+	if (feat & FEAT_NMI)
+		v |= READ_PSTATE(ENC_ALLINT);
 	return v;
 }
 
@@ -540,16 +576,23 @@ static u64 read_pstate_fields(u64 feat)
  */
 static void pstate_setup(struct probe_ctx *ctx, const struct pstate_setup *ps)
 {
-	u64 feat = ctx->rec.feat, want = ps->nzcv;
-	u64 sctlr = ctx->sctlr & ~(SCTLR_EL1_SPAN | SCTLR_ELx_DSSBS);
+	u64 feat = ctx->rec.feat, want = ps->nzcv, bits = 0, sctlr;
 
+	/* SPAN is RES1 without FEAT_PAN, DSSBS RES0 without FEAT_SSBS. */
+	if (feat & FEAT_PAN)
+		bits |= SCTLR_EL1_SPAN;
+	if (feat & FEAT_SSBS)
+		bits |= SCTLR_ELx_DSSBS;
+	sctlr = ctx->sctlr & ~bits;
 	if (ps->span)
-		sctlr |= SCTLR_EL1_SPAN;
-	if (ps->dssbs && (feat & FEAT_SSBS))
-		sctlr |= SCTLR_ELx_DSSBS;
+		sctlr |= SCTLR_EL1_SPAN & bits;
+	if (ps->dssbs)
+		sctlr |= SCTLR_ELx_DSSBS & bits;
 	write_sysreg(sctlr, sctlr_el1);
 	isb();
 	ctx->sctlr = read_sysreg(sctlr_el1);
+	if ((ctx->sctlr ^ sctlr) & bits)
+		ctx->setup |= SETUP_SCTLR;
 
 	if (feat & FEAT_PAN) {
 		if (ps->pan)
@@ -577,11 +620,14 @@ static void pstate_setup(struct probe_ctx *ctx, const struct pstate_setup *ps)
 		want |= ps->ssbs ? PSR_SSBS_BIT : 0;
 	}
 	ctx->rec.pre_nzcv = ps->nzcv;
-	ctx->pre_want = want;
-	/* NZCV as set by the sequence; SSBS as set where it cannot be read. */
-	ctx->pre = ps->nzcv | read_pstate_fields(feat);
+	/*
+	 * NZCV is read back by the probe sequence (see run_probe()); SSBS is
+	 * taken as set where it cannot be read; ALLINT (FEAT_NMI) as found.
+	 */
+	ctx->pre = read_pstate_fields(feat);
 	if ((feat & FEAT_SSBS) && !(feat & FEAT_SSBS2))
 		ctx->pre |= want & PSR_SSBS_BIT;
+	ctx->pre_want = want | (ctx->pre & PSR_ALLINT);
 }
 
 /* Back to the kernel's state: @old PSTATE fields, SSBS from @sctlr. */
@@ -695,6 +741,8 @@ static void run_probe(void *data)
 	req->def->fn(ctx);
 	if (ctx->hw_mte)
 		probe_tco_swap(tco);
+	if (!tags)
+		ctx->pre |= ctx->rec.nzcv_seen;
 
 	if (tags) {
 		aux_clear_tags(ctx);
