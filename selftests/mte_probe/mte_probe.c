@@ -568,6 +568,40 @@ static u64 read_pstate_fields(u64 feat)
 	return v;
 }
 
+/* The PSTATE fields (SPSR layout) this CPU lets the probes set. */
+static u64 settable_fields(u64 feat)
+{
+	return (feat & FEAT_PAN ? PSR_PAN_BIT : 0) |
+	       (feat & FEAT_UAO ? PSR_UAO_BIT : 0) |
+	       (feat & FEAT_DIT ? PSR_DIT_BIT : 0) |
+	       (feat & FEAT_SSBS ? PSR_SSBS_BIT : 0);
+}
+
+/* Set PAN, UAO, DIT and SSBS as in @v (SPSR layout), where they exist. */
+static void write_pstate_fields(u64 feat, u64 v)
+{
+	if (feat & FEAT_PAN) {
+		if (v & PSR_PAN_BIT)
+			set_pstate_pan(1);
+		else
+			set_pstate_pan(0);
+	}
+	if (feat & FEAT_UAO) {
+		if (v & PSR_UAO_BIT)
+			set_pstate_uao(1);
+		else
+			set_pstate_uao(0);
+	}
+	if (feat & FEAT_DIT)
+		set_dit(v & PSR_DIT_BIT);
+	if (feat & FEAT_SSBS) {
+		if (v & PSR_SSBS_BIT)
+			set_pstate_ssbs(1);
+		else
+			set_pstate_ssbs(0);
+	}
+}
+
 /*
  * Put this CPU in the interrupted state @ps for a register probe: SCTLR_EL1
  * SPAN and DSSBS, and PSTATE PAN, UAO, DIT and SSBS where the CPU has them
@@ -576,7 +610,7 @@ static u64 read_pstate_fields(u64 feat)
  */
 static void pstate_setup(struct probe_ctx *ctx, const struct pstate_setup *ps)
 {
-	u64 feat = ctx->rec.feat, want = ps->nzcv, bits = 0, sctlr;
+	u64 feat = ctx->rec.feat, want = ps->nzcv, bits = 0, sctlr, v;
 
 	/* SPAN is RES1 without FEAT_PAN, DSSBS RES0 without FEAT_SSBS. */
 	if (feat & FEAT_PAN)
@@ -594,31 +628,10 @@ static void pstate_setup(struct probe_ctx *ctx, const struct pstate_setup *ps)
 	if ((ctx->sctlr ^ sctlr) & bits)
 		ctx->setup |= SETUP_SCTLR;
 
-	if (feat & FEAT_PAN) {
-		if (ps->pan)
-			set_pstate_pan(1);
-		else
-			set_pstate_pan(0);
-		want |= ps->pan ? PSR_PAN_BIT : 0;
-	}
-	if (feat & FEAT_UAO) {
-		if (ps->uao)
-			set_pstate_uao(1);
-		else
-			set_pstate_uao(0);
-		want |= ps->uao ? PSR_UAO_BIT : 0;
-	}
-	if (feat & FEAT_DIT) {
-		set_dit(ps->dit);
-		want |= ps->dit ? PSR_DIT_BIT : 0;
-	}
-	if (feat & FEAT_SSBS) {
-		if (ps->ssbs)
-			set_pstate_ssbs(1);
-		else
-			set_pstate_ssbs(0);
-		want |= ps->ssbs ? PSR_SSBS_BIT : 0;
-	}
+	v = (ps->pan ? PSR_PAN_BIT : 0) | (ps->uao ? PSR_UAO_BIT : 0) |
+	    (ps->dit ? PSR_DIT_BIT : 0) | (ps->ssbs ? PSR_SSBS_BIT : 0);
+	write_pstate_fields(feat, v);
+	want |= v & settable_fields(feat);
 	ctx->rec.pre_nzcv = ps->nzcv;
 	/*
 	 * NZCV is read back by the probe sequence (see run_probe()); SSBS is
@@ -635,27 +648,11 @@ static void pstate_restore(u64 feat, u64 old, u64 sctlr)
 {
 	write_sysreg(sctlr, sctlr_el1);
 	isb();
-	if (feat & FEAT_PAN) {
-		if (old & PSR_PAN_BIT)
-			set_pstate_pan(1);
-		else
-			set_pstate_pan(0);
-	}
-	if (feat & FEAT_UAO) {
-		if (old & PSR_UAO_BIT)
-			set_pstate_uao(1);
-		else
-			set_pstate_uao(0);
-	}
-	if (feat & FEAT_DIT)
-		set_dit(old & PSR_DIT_BIT);
-	if (feat & FEAT_SSBS) {
-		if ((feat & FEAT_SSBS2) ? (old & PSR_SSBS_BIT) :
-		    (sctlr & SCTLR_ELx_DSSBS))
-			set_pstate_ssbs(1);
-		else
-			set_pstate_ssbs(0);
-	}
+	/* SSBS that cannot be read is what an entry to the kernel gives. */
+	if (!(feat & FEAT_SSBS2))
+		old = (old & ~PSR_SSBS_BIT) |
+		      (sctlr & SCTLR_ELx_DSSBS ? PSR_SSBS_BIT : 0);
+	write_pstate_fields(feat, old);
 }
 
 /*
