@@ -256,6 +256,12 @@ ok "parser: a kernel message inside a result line does not hide its SKIP" \
 	python3 -c "import json; t = {x['name']: x['status'] for x in json.load(open('$TMP/cut.json'))['tests']}; assert t['a'] == 'skip', t"
 ok "parser: an XFAIL is not a pass" \
 	python3 -c "import json; t = {x['name']: x['status'] for x in json.load(open('$TMP/cut.json'))['tests']}; assert t['b'] == 'fail', t"
+# The same kernel message right after the collection's "TAP version 13"
+# (seen on 7.3, vhe-mteon), its newline then ending the runner's line.
+sed 's/^TAP version 13$/TAP version 13[    1.512428] kselftest: Running tests in arm64/' "$TMP/cut.log" |
+	sed 's/^\(TAP version 13.*\)$/\1\n/' >"$TMP/cut-tap.log"
+t "parser: a kernel message after 'TAP version 13' does not lose the stream" 1 'nvhe-mteoff: FAIL .mode: .; 0 passed, 2 failed, 1 skipped' \
+	parse "$TMP/cut-tap.log" --mode nvhe --mte off
 sed 's/^# harness: plan 2$/# harness: plan 3/; s/^1\.\.2$/1..2/' "$TMP/cut.log" >"$TMP/cut3.log"
 t "parser: fewer results than the guest's own count of tests is incomplete" 1 'incomplete: 3 tests to run but 2 results' \
 	parse "$TMP/cut3.log" --mode nvhe --mte off

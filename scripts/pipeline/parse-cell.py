@@ -117,9 +117,12 @@ def test_name(desc):
 # does not carry this exact stamp).
 KMSG_STAMP = re.compile(r"\[\s*\d+\.\d{6}\] ")
 HARNESS_PLAN = re.compile(r"^# harness: plan (\d+)$")
-# Only the runner's own result lines are put back together (a test's
-# output is behind "# " and carries no directive of the runner's).
-RUNNER_RESULT = re.compile(r"^(not )?ok \d+ selftests: ")
+# Only the runner's own lines are put back together: its result lines and
+# the header of each collection ("TAP version 13", "1..N"; seen: the
+# runner's "kselftest: Running tests in arm64" to /dev/kmsg landing right
+# after "TAP version 13"). A test's output is behind "# " and carries no
+# directive of the runner's.
+RUNNER_LINE = re.compile(r"^((not )?ok \d+ selftests: |TAP version \d|1\.\.\d)")
 KTAP_START = re.compile(r"^(not ok |ok |# |## |1\.\.|TAP version )")
 
 
@@ -147,7 +150,7 @@ def deinterleave(lines):
                 line = pending + line
             pending = None
         m = KMSG_STAMP.search(line)
-        if m and m.start() > 0 and RUNNER_RESULT.match(line):
+        if m and m.start() > 0 and RUNNER_LINE.match(line):
             out.append(line[m.start():])
             pending = line[:m.start()]
             continue
