@@ -35,7 +35,7 @@ help:
 	@echo "make control  verify SERIES=none EXPECT=series-none (negative control)"
 	@echo "make clean    free out/ but the downloads; make clean-source KSRC=...|KVER=...: one source"
 	@echo "make deps     install missing Debian packages and the arm64 busybox"
-	@echo "variables: KSRC=/path KVER=6.12|6.1|7.3 SERIES=patches|none MODES='nvhe hvhe protected protected-nvhe vhe'"
+	@echo "variables: KSRC=/path KVER=6.12|6.1|7.3 SERIES=patches|mainline|none MODES='nvhe hvhe protected protected-nvhe vhe'"
 	@echo "           (6.1 has no hVHE: MODES='nvhe protected-nvhe vhe')"
 	@echo "           MTE='off on forced' KCONFIG=default|nomte JOBS=N EXPECT=name|file BOOT_TIMEOUT=s RERUN=1"
 
@@ -68,6 +68,7 @@ lint: deps
 series-check: deps
 	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
 		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
+	@KVER=7.3 SERIES=mainline bash scripts/checks/check-series.sh
 	@bash scripts/checks/check-selftest-series.sh
 	@KVER=6.12 PATCHES=patches/selftests/6.12 bash scripts/checks/check-prev-debian.sh
 
@@ -86,6 +87,7 @@ test: deps
 	@bash scripts/checks/lint.sh
 	@for v in $(FAMILIES); do KVER=$$v bash scripts/checks/check-series.sh && \
 		KVER=$$v bash scripts/checks/check-prev-debian.sh || exit 1; done
+	@KVER=7.3 SERIES=mainline bash scripts/checks/check-series.sh
 	@bash scripts/checks/check-selftest-series.sh
 	@KVER=6.12 PATCHES=patches/selftests/6.12 bash scripts/checks/check-prev-debian.sh
 	@bash tests/run.sh

@@ -85,9 +85,14 @@ kernel_family() {
 }
 
 # patches_dir: the series directory of the run: PATCHES when set, else
-# patches/<family> of the run's base.
+# patches/mainline for SERIES=mainline (our fixes to upstream, against
+# 7.3), else patches/<family> of the run's base.
 patches_dir() {
-	realpath -m "${PATCHES:-$ROOT/patches/$(kernel_family)}"
+	if [ "${SERIES:-}" = mainline ]; then
+		realpath -m "${PATCHES:-$ROOT/patches/mainline}"
+	else
+		realpath -m "${PATCHES:-$ROOT/patches/$(kernel_family)}"
+	fi
 }
 
 # selftests_dir: the selftest series of the run's base: STPATCHES when

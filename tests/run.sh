@@ -451,8 +451,14 @@ fake_tree "$TMP/built"
 touch "$TMP/built/.config"
 t "prepare: plain KSRC with an in-tree build is refused" 1 "^error: KSRC=.*built has in-tree build output; run 'make mrproper' there" \
 	env KSRC="$TMP/built" bash "$S/pipeline/prepare-tree.sh"
-t "prepare: bad SERIES value" 1 "^error: SERIES must be 'patches' or 'none'" \
+t "prepare: bad SERIES value" 1 "^error: SERIES must be 'patches', 'mainline' or 'none'" \
 	env SERIES=some bash "$S/pipeline/prepare-tree.sh"
+t "prepare: SERIES=mainline names its own tree" 0 "^deb-7\.3-mainline$" \
+	env KVER=7.3 SERIES=mainline bash "$S/pipeline/prepare-tree.sh" --name
+t "series-check: SERIES=mainline is for 7.3 only" 1 "^error: SERIES=mainline applies to Linux 7.3, not 6.12" \
+	env KVER=6.12 SERIES=mainline bash "$S/checks/check-series.sh"
+t "prepare: SERIES=mainline is for 7.3 only" 1 "^error: SERIES=mainline applies to Linux 7.3, not 6.12" \
+	env KVER=6.12 SERIES=mainline bash "$S/pipeline/prepare-tree.sh"
 
 # --- build-kernel.sh .config check -------------------------------------------
 mkdir -p "$TMP/b"
@@ -491,6 +497,12 @@ ok "lib: a KSRC tree's family comes from its Makefile" \
 t "verify: unknown KVER is refused" 1 "^error: KVER must be 6.12, 6.1 or 7.3, not '6.0'" env KVER=6.0 bash "$S/pipeline/verify.sh"
 t "prepare: a base without a series needs SERIES=none" 1 "^error: no series for Linux 7.3: .*patches/7.3 does not exist" \
 	env HARNESS_OUT="$TMP/noseries" KVER=7.3 SERIES=patches bash "$S/pipeline/prepare-tree.sh"
+t "verify: SERIES=mainline is for 7.3 only" 1 "^error: SERIES=mainline applies to Linux 7.3, not 6.1" \
+	env KVER=6.1 SERIES=mainline bash "$S/pipeline/verify.sh"
+t "verify: bad SERIES value" 1 "^error: SERIES must be patches, mainline or none, not 'x'" env SERIES=x bash "$S/pipeline/verify.sh"
+ok "lib: SERIES=mainline takes patches/mainline, PATCHES still wins" \
+	bash -c ". $S/lib.sh; KVER=7.3 SERIES=mainline; [ \"\$(patches_dir)\" = $ROOT/patches/mainline ] &&
+		PATCHES=$TMP/p && [ \"\$(patches_dir)\" = $TMP/p ]"
 t "verify: unknown EXPECT is refused" 1 "^error: EXPECT: no file 'nope'" env EXPECT=nope bash "$S/pipeline/verify.sh"
 t "shell: a cell the base lacks is refused" 1 "^error: CELL: want <mode>-mte<on\|off\|forced>, mode one of: nvhe protected-nvhe vhe" \
 	env KVER=6.1 bash "$S/pipeline/verify.sh" --shell hvhe-mteoff

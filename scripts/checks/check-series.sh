@@ -1,6 +1,7 @@
 #!/bin/bash
 # check-series.sh: series hygiene. Applies the base's series
-# (patches/<family>/, e.g. patches/6.1 for KVER=6.1) in order with
+# (patches/<family>/, e.g. patches/6.1 for KVER=6.1; patches/mainline for
+# KVER=7.3 SERIES=mainline) in order with
 # 'git am' and with 'quilt push -a' in scratch copies of the files the
 # series touches (taken from the pristine base of KVER/KSRC), so a series
 # that only applies one way is caught. Exit non-zero naming the bad patch.
@@ -8,6 +9,8 @@ set -eu
 . "$(dirname "$0")/../lib.sh"
 
 need_tool git quilt
+[ "${SERIES:-patches}" != mainline ] || [ "$(kernel_family)" = 7.3 ] ||
+	die "SERIES=mainline applies to Linux 7.3, not $(kernel_family) (KVER=7.3)"
 PATCHES=$(patches_dir)
 mapfile -t LIST < <(series_patches "$PATCHES")
 [ "${#LIST[@]}" != 0 ] || die "no patches in $PATCHES"
@@ -15,7 +18,9 @@ for p in "${LIST[@]}"; do
 	[ -f "$p" ] || die "series lists $(basename "$p") but $p does not exist"
 done
 # Makes sure the pristine base exists; the base repo is its first commit.
-TREE=$(SERIES=patches bash "$ROOT/scripts/pipeline/prepare-tree.sh")
+# The mainline series is checked on the oracle's tree (7.3, SERIES=none).
+case ${SERIES:-patches} in mainline) tree_series=none ;; *) tree_series=patches ;; esac
+TREE=$(SERIES=$tree_series bash "$ROOT/scripts/pipeline/prepare-tree.sh")
 SCRATCH=$(mktemp -d "$OUT/series-check.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # lint.sh: the project's lints. checkpatch.pl --strict on every series
-# (patches/<family>/*.patch and patches/selftests/<family>/*.patch, each
+# (patches/<family>/*.patch, patches/selftests/<family>/*.patch and
+# patches/mainline/*.patch, 7.3's; each
 # checked by the checkpatch.pl of its own base, e.g. 6.1's for
 # patches/6.1), and shellcheck on scripts/, .ci/ and tests/. Exit non-zero
 # if any lint complains.
@@ -58,5 +59,7 @@ for family in $SELFTEST_FAMILIES; do
 	case " $FAMILIES " in *" $family "*) continue ;; esac
 	checkpatch_dir "$ROOT/patches/selftests/$family" "$(tree_of "$family" none)"
 done
+# Our fixes to upstream, by 7.3's checkpatch.pl.
+checkpatch_dir "$ROOT/patches/mainline" "$(tree_of 7.3 none)"
 [ "$fail" = 0 ] || die "lint failed"
 stage "lint: clean"

@@ -4,8 +4,9 @@
 # <src-id>-<series>; --base: make sure the pristine copy of the source
 # exists, print its git directory, prepare no tree)
 # Input (env): KSRC (user tree, never modified) or KVER (Debian linux-source),
-# SERIES=patches|none, PATCHES (the series directory, default
-# patches/<family>, e.g. patches/6.12 for KVER=6.12 or a 6.12.y KSRC),
+# SERIES=patches|mainline|none, PATCHES (the series directory, default
+# patches/<family>, e.g. patches/6.12 for KVER=6.12 or a 6.12.y KSRC;
+# patches/mainline, our fixes to upstream, for SERIES=mainline on 7.3),
 # VARIANT (a tree of its own, <src-id>-<series>.<variant>, so that trying
 # other series does not disturb the main tree's incremental build).
 # Output: $OUT/trees/<src-id>-<series>, a git repo with
@@ -23,7 +24,11 @@ PATCHES=$(patches_dir)
 STPATCHES=$(selftests_dir)
 GIT="git -c user.name=harness -c user.email=harness@localhost -c advice.detachedHead=false"
 
-case $SERIES in patches | none) ;; *) die "SERIES must be 'patches' or 'none', not '$SERIES'" ;; esac
+case $SERIES in patches | mainline | none) ;; *) die "SERIES must be 'patches', 'mainline' or 'none', not '$SERIES'" ;; esac
+# The mainline series (patches/mainline) is against upstream's fix, in 7.3.
+[ "$SERIES" != mainline ] || [ "$(kernel_family)" = 7.3 ] ||
+	die "SERIES=mainline applies to Linux 7.3, not $(kernel_family) (KVER=7.3)"
+
 
 # src_id: stable name of the base source (Debian package or user tree).
 src_id() {
@@ -280,7 +285,7 @@ inputs_hash() {
 	{
 		echo "series=$SERIES"
 		git --git-dir="$BASE" rev-parse refs/heads/pristine
-		if [ "$SERIES" = patches ]; then
+		if [ "$SERIES" != none ]; then
 			series_patches "$PATCHES" | xargs -r cat 2>/dev/null || true
 		fi
 		series_patches "$STPATCHES" | xargs -r cat 2>/dev/null || true
@@ -327,6 +332,8 @@ am_each() {
 apply_series() {
 	mapfile -t LIST < <(series_patches "$PATCHES")
 	if [ "${#LIST[@]}" = 0 ]; then
+		# The mainline run exists to test its fixes: never the bare 7.3.
+		[ "$SERIES" != mainline ] || die "no patches in $PATCHES (SERIES=mainline)"
 		warn "no patches in $PATCHES; building the bare base"
 		return 0
 	fi
@@ -469,7 +476,7 @@ main() {
 		$GIT -C "$TREE" tag -f base FETCH_HEAD >/dev/null
 		$GIT -C "$TREE" checkout -q -f -B harness base
 	fi
-	if [ "$SERIES" = patches ]; then
+	if [ "$SERIES" != none ]; then
 		apply_series
 	fi
 	# The selftests go in for SERIES=none too: that is the negative control.

@@ -27,6 +27,8 @@ RUN_TITLES = [
     (r"6\.12\.\d+-patches", "Patched 6.12 (``make verify``)"),
     (r"6\.12\.\d+-none", "Negative control: unpatched 6.12 (``SERIES=none``)"),
     (r"7\.3\.\d+-none", "Upstream oracle: 7.3 with its own fix (``KVER=7.3 SERIES=none``)"),
+    (r"7\.3\.\d+-mainline",
+     "Our fixes to upstream: 7.3 with patches/mainline (``KVER=7.3 SERIES=mainline``)"),
     (r"6\.12\.\d+-patches-nomte",
      "Patched 6.12 built with ``CONFIG_ARM64_MTE=n`` (``KCONFIG=nomte``)"),
     (r"6\.1\.\d+-patches", "Patched 6.1 (``make verify KVER=6.1``)"),
