@@ -29,7 +29,6 @@ case $SERIES in patches | mainline | none) ;; *) die "SERIES must be 'patches', 
 [ "$SERIES" != mainline ] || [ "$(kernel_family)" = 7.3 ] ||
 	die "SERIES=mainline applies to Linux 7.3, not $(kernel_family) (KVER=7.3)"
 
-
 # src_id: stable name of the base source (Debian package or user tree).
 src_id() {
 	if [ -n "${KSRC:-}" ]; then
