@@ -95,6 +95,13 @@ patches_dir() {
 	fi
 }
 
+# check_mainline_base: die unless the run's base fits its series: our
+# fixes to upstream (SERIES=mainline) are against 7.3 only.
+check_mainline_base() {
+	[ "${SERIES:-}" != mainline ] || [ "$(kernel_family)" = 7.3 ] ||
+		die "SERIES=mainline applies to Linux 7.3, not $(kernel_family) (KVER=7.3)"
+}
+
 # selftests_dir: the selftest series of the run's base: STPATCHES when
 # set, else patches/selftests/<family> (made by make selftest-series).
 selftests_dir() {

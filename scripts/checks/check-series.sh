@@ -9,8 +9,7 @@ set -eu
 . "$(dirname "$0")/../lib.sh"
 
 need_tool git quilt
-[ "${SERIES:-patches}" != mainline ] || [ "$(kernel_family)" = 7.3 ] ||
-	die "SERIES=mainline applies to Linux 7.3, not $(kernel_family) (KVER=7.3)"
+check_mainline_base
 PATCHES=$(patches_dir)
 mapfile -t LIST < <(series_patches "$PATCHES")
 [ "${#LIST[@]}" != 0 ] || die "no patches in $PATCHES"

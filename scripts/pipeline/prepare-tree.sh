@@ -25,9 +25,7 @@ STPATCHES=$(selftests_dir)
 GIT="git -c user.name=harness -c user.email=harness@localhost -c advice.detachedHead=false"
 
 case $SERIES in patches | mainline | none) ;; *) die "SERIES must be 'patches', 'mainline' or 'none', not '$SERIES'" ;; esac
-# The mainline series (patches/mainline) is against upstream's fix, in 7.3.
-[ "$SERIES" != mainline ] || [ "$(kernel_family)" = 7.3 ] ||
-	die "SERIES=mainline applies to Linux 7.3, not $(kernel_family) (KVER=7.3)"
+check_mainline_base
 
 # src_id: stable name of the base source (Debian package or user tree).
 src_id() {

@@ -84,8 +84,7 @@ check_args() {
 	[ -n "$MTE" ] || die "MTE is empty"
 	case $KCONFIG in default | nomte) ;; *) die "KCONFIG must be default or nomte, not '$KCONFIG'" ;; esac
 	case $SERIES in patches | mainline | none) ;; *) die "SERIES must be patches, mainline or none, not '$SERIES'" ;; esac
-	[ "$SERIES" != mainline ] || [ "$FAMILY" = 7.3 ] ||
-		die "SERIES=mainline applies to Linux 7.3, not $FAMILY (KVER=7.3)"
+	check_mainline_base
 	case $BOOT_RETRIES in '' | *[!0-9]*) die "BOOT_RETRIES must be a number, not '$BOOT_RETRIES'" ;; esac
 	case $BOOT_JOBS in '' | 0 | *[!0-9]*) die "BOOT_JOBS must be a number from 1, not '$BOOT_JOBS'" ;; esac
 	case ${TEST_TIMEOUT:-1} in '' | *[!0-9]*) die "TEST_TIMEOUT must be a number of seconds, not '$TEST_TIMEOUT'" ;; esac
