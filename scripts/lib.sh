@@ -135,11 +135,13 @@ family_modes() {
 
 # family_extra_modes FAMILY: modes a family can boot that the default
 # matrix leaves out: KVM holding EL2 only while a VM exists
-# (kvm.enable_virt_at_load=0, from 6.12; 6.1's nVHE always does that).
+# (kvm.enable_virt_at_load=0, from 6.12; 6.1's nVHE always does that),
+# and each non-VHE mode booted with maxcpus=2 (-late), whose other CPUs
+# come up for the first time after KVM's init.
 family_extra_modes() {
 	case $1 in
-	6.1) ;;
-	*) echo "nvhe-lazy hvhe-lazy" ;;
+	6.1) echo "nvhe-late protected-nvhe-late" ;;
+	*) echo "nvhe-lazy hvhe-lazy nvhe-late hvhe-late protected-late protected-nvhe-late" ;;
 	esac
 }
 

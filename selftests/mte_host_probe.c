@@ -13,9 +13,12 @@
  * expectations hold natively; on a CPU without FEAT_MTE the test is a SKIP.
  *
  * The probes run in the host kernel through the mte_probe.ko helper
- * (debugfs), on every online CPU, again on each secondary CPU after it went
- * through an offline/online cycle, and again on each CPU right after a KVM
- * guest ran on it, with a VM held open throughout so that KVM holds EL2.
+ * (debugfs), on every online CPU, on each CPU that was present but offline
+ * when the test started (booted with maxcpus=, say), once it has come up for
+ * the first time, long after KVM's init, again on each secondary CPU after
+ * it went through an offline/online cycle, and again on each CPU right
+ * after a KVM guest ran on it, with a VM held open throughout so that KVM
+ * holds EL2.
  * Where KVM lets go of EL2 while no VM exists (non-protected nVHE before
  * kvm.enable_virt_at_load, or with it off), they first run in that idle
  * state, under the hyp stub: there the host is trusted and must have MTE
@@ -677,6 +680,26 @@ static int online_cpus(int *cpus)
 	return nr;
 }
 
+/*
+ * CPUs that exist but are offline (never brought up under maxcpus=, or
+ * taken down before the test): their first bring-up in this test comes
+ * after KVM's init.
+ */
+static int offline_cpus(int *cpus)
+{
+	int cpu, nr = 0;
+	long max = sysconf(_SC_NPROCESSORS_CONF);
+	char path[64], buf[8];
+
+	for (cpu = 0; cpu < max && cpu < MAX_CPUS; cpu++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/online", cpu);
+		if (read_file(path, buf, sizeof(buf)) && buf[0] == '0')
+			cpus[nr++] = cpu;
+	}
+	return nr;
+}
+
 static int set_online(int cpu, int on)
 {
 	char path[64];
@@ -715,6 +738,43 @@ static int hotplug_cpus(const int *cpus, int nr, int *out, char *why,
 			    cpus[i], strerror(-ret));
 		ksft_print_msg("hotplug: cpu%d offline -> online\n", cpus[i]);
 		out[n++] = cpus[i];
+	}
+	return n;
+}
+
+/*
+ * Bring each of cpus[] online for the first time and put the ones that
+ * came up in up[]; returns their number. Every one must come up, but in
+ * protected mode: there EL2 only boots CPUs that were online when pKVM
+ * was initialised (its PSCI relay answers INVALID_PARAMS for the others,
+ * which reaches us as EINVAL), so such a CPU never runs the host at all.
+ * *refused counts those; each must still be offline.
+ */
+static int bring_up(const int *cpus, int nr, bool protected, int *up,
+		    int *refused)
+{
+	char path[64], buf[8];
+	int i, ret, n = 0;
+
+	*refused = 0;
+	for (i = 0; i < nr; i++) {
+		ret = set_online(cpus[i], 1);
+		if (ret == -EINVAL && protected) {
+			snprintf(path, sizeof(path),
+				 "/sys/devices/system/cpu/cpu%d/online", cpus[i]);
+			TEST_ASSERT(read_file(path, buf, sizeof(buf)) &&
+				    buf[0] == '0',
+				    "cpu%d: bring-up refused, yet it is not offline",
+				    cpus[i]);
+			ksft_print_msg("first online: cpu%d refused by EL2 (EINVAL), stays offline\n",
+				       cpus[i]);
+			(*refused)++;
+			continue;
+		}
+		TEST_ASSERT(!ret, "cpu%d did not come online: %s", cpus[i],
+			    strerror(-ret));
+		ksft_print_msg("first online: cpu%d\n", cpus[i]);
+		up[n++] = cpus[i];
 	}
 	return n;
 }
@@ -955,8 +1015,9 @@ static void print_usage(const char *name)
 
 int main(int argc, char *argv[])
 {
-	int cpus[MAX_CPUS], hp[MAX_CPUS], gcpus[MAX_CPUS];
-	int nr, nr_hp, nr_g = 0, i, opt, loaded, held_vm, idle;
+	int cpus[MAX_CPUS], hp[MAX_CPUS], gcpus[MAX_CPUS], late[MAX_CPUS];
+	int nr, nr_hp, nr_g = 0, nr_late, i, opt, loaded, held_vm, idle;
+	int phases;
 	char path[PATH_MAX], why[128];
 	const char *modopt = NULL;
 	struct hostinfo hi;
@@ -1018,7 +1079,10 @@ int main(int argc, char *argv[])
 	idle = idle_releases_el2(&hi);
 	if (idle < 0)
 		ksft_exit_fail_msg(MSG_IDLE_UNKNOWN);
-	ksft_set_plan(NR_PROBES * (NR_PHASES + idle) + 3);
+	/* A phase of its own for CPUs that have not been up yet. */
+	nr_late = offline_cpus(late);
+	phases = NR_PHASES + idle + !!nr_late;
+	ksft_set_plan(NR_PROBES * phases + 3);
 	kmsg_start();
 
 	expect = hwcap_mte ? EXPECT_ACCESS : EXPECT_DENIED;
@@ -1031,7 +1095,7 @@ int main(int argc, char *argv[])
 		 * Nothing here is enforced, so the whole test is a SKIP, never
 		 * a PASS: ksft_exit_skip() reports the last planned result.
 		 */
-		for (i = 0; i < NR_PROBES * (NR_PHASES + idle) + 2; i++)
+		for (i = 0; i < NR_PROBES * phases + 2; i++)
 			ksft_test_result_skip("%s\n", reason);
 		close(probe_fd);
 		if (loaded > 0)
@@ -1064,6 +1128,23 @@ int main(int argc, char *argv[])
 	nr = online_cpus(cpus);
 	ksft_print_msg("%d online CPU(s), one VM held open\n", nr);
 	probe_phase("boot", cpus, nr, "no online CPU?");
+
+	if (nr_late) {
+		int up[MAX_CPUS], nr_up, refused;
+
+		ksft_print_msg("%d CPU(s) offline at start: first bring-up now, after KVM's init\n",
+			       nr_late);
+		nr_up = bring_up(late, nr_late, hi.protected, up, &refused);
+		if (!nr_up && refused == nr_late) {
+			/* Nothing to probe: no such CPU can run the host. */
+			for (i = 0; i < NR_PROBES; i++)
+				ksft_test_result_pass("first online: %s: unreachable, EL2 refused all %d CPU(s) not online at pKVM init\n",
+						      probes[i].what, refused);
+		} else {
+			probe_phase("first online", up, nr_up,
+				    "no CPU came online");
+		}
+	}
 
 	nr_hp = hotplug_cpus(cpus, nr, hp, why, sizeof(why));
 	probe_phase("hotplug", hp, nr_hp, why);

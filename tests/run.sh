@@ -112,6 +112,14 @@ t "parser: panic console shows Kernel panic line" 1 '\| .*Kernel panic - not syn
 	parse "$FIX/console-panic.log" --mode nvhe --mte off
 t "parser: WARNING fails the cell" 1 'kernel oops/panic/warning: .*WARNING: CPU: 1' \
 	parse "$FIX/console-warn.log" --mode nvhe --mte off
+t "parser: a warning's first call trace is named, frame by frame" 1 \
+	'first call trace: mark_page_dirty_in_slot\+0xd0/0xe8 < user_mem_abort\+0x10/0x20 < kvm_handle_guest_abort\+0x8/0x9$' \
+	parse <(sed '5a\
+[    1.000001] Call trace:\
+[    1.000002]  mark_page_dirty_in_slot+0xd0/0xe8\
+[    1.000003]  user_mem_abort+0x10/0x20\
+[    1.000004]  kvm_handle_guest_abort+0x8/0x9\
+[    1.000005] ---[ end trace 0000000000000000 ]---' "$FIX/console-warn.log") --mode nvhe --mte off
 t "parser: stream ending early is incomplete" 1 'incomplete: plan 1..3 but 1 results' \
 	parse "$FIX/console-truncated.log" --mode nvhe --mte off
 t "parser: missing marker is incomplete" 1 "incomplete: no '# Totals'" \
@@ -277,6 +285,15 @@ t "boot: a forced cell runs a machine without MTE2" 0 '^virt,virtualization=on,m
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected forced -
 t "parser: a forced cell without the ignored-override line fails" 1 'forced cell: no .ID_AA64PFR1_EL1\[11:8\]: ignoring override' \
 	parse "$FIX/console-pass.log" --mode nvhe --mte forced
+t "boot: a late cell boots two CPUs only" 0 'maxcpus=2 kvm-arm.mode=protected arm64.nomte$' \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-late off -
+t "boot: VHE has no late mode" 1 "^error: unknown mode 'vhe-late'" \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - vhe-late on -
+t "parser: a late cell whose host probe ran no first-online phase fails" 1 'mte_host_probe: .*ran no first-online phase' \
+	parse "$FIX/console-pass.log" --mode nvhe-late --mte off
+t "parser: a late cell with the first-online phase passes" 0 'hvhe-late-mteoff: PASS' \
+	parse <(sed 's/# ok 1 boot: MRS GCR_EL1: UNDEF/# ok 1 first online: MRS GCR_EL1 accessible (control) on 2 CPU(s)/;s/Hyp nVHE mode/Hyp hVHE mode/' \
+		"$FIX/console-pass.log") --mode hvhe-late --mte off
 t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe2'" \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe2 on -
 t "boot: unknown MTE value is refused" 1 "^error: MTE must be 'on', 'off' or 'forced'" \
@@ -483,7 +500,7 @@ done
 t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
 	env PATH="$TMP/bin" bash "$S/pipeline/verify.sh"
 t "verify: bad MODES is refused" 1 "^error: MODES: no mode 'hvhe2' in Linux 6.12" env MODES=hvhe2 bash "$S/pipeline/verify.sh"
-t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe\)" \
+t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe nvhe-late protected-nvhe-late\)" \
 	env KVER=6.1 MODES=hvhe bash "$S/pipeline/verify.sh"
 ok "lib: a base with its own config takes it (6.1: smoke-6.1.txt, untestable-6.1.txt)" \
 	bash -c ". $S/lib.sh; KVER=6.1; [ \"\$(family_config smoke)\" = $ROOT/configs/smoke-6.1.txt ] &&
@@ -561,11 +578,11 @@ t "verify: QEMU without mte=on stops before building" 1 '^error: .*does not supp
 # its own call (the boot cache's key input).
 cmdlines_match() {
 	local m t one all
-	for m in nvhe hvhe protected protected-nvhe vhe nvhe-lazy hvhe-lazy; do
+	for m in nvhe hvhe protected protected-nvhe vhe nvhe-lazy hvhe-lazy nvhe-late protected-late; do
 		for t in off on forced; do
 			one=$(PRINT_CMDLINE=1 TEST_TIMEOUT=30 bash "$S/pipeline/boot.sh" - - "$m" "$t" -)
 			all=$(PRINT_CMDLINE=all TEST_TIMEOUT=30 bash "$S/pipeline/boot.sh" - - \
-				"nvhe hvhe protected protected-nvhe vhe nvhe-lazy hvhe-lazy" "off on forced" - |
+				"nvhe hvhe protected protected-nvhe vhe nvhe-lazy hvhe-lazy nvhe-late protected-late" "off on forced" - |
 				sed -n "s/^$m-mte$t //p")
 			[ -n "$one" ] && [ "$one" = "$all" ] || return 1
 		done

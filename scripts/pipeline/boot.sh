@@ -1,8 +1,10 @@
 #!/bin/bash
 # boot.sh [--shell] IMAGE INITRD MODE MTE CONSOLE: boot one matrix cell under QEMU
 # (TCG, virt with EL2 and MTE) and capture its serial console in CONSOLE.
-# MODE: nvhe|hvhe|protected|protected-nvhe|vhe, or nvhe-lazy|hvhe-lazy
-# (kvm.enable_virt_at_load=0, not in the default matrix); MTE: on, off (adds
+# MODE: nvhe|hvhe|protected|protected-nvhe|vhe, nvhe-lazy|hvhe-lazy
+# (kvm.enable_virt_at_load=0) or nvhe-late|hvhe-late|protected-late|
+# protected-nvhe-late (maxcpus=2), the last two kinds not in the default
+# matrix; MTE: on, off (adds
 # arm64.nomte) or forced (a CPU without MTE, QEMU's mte=off, booted with
 # id_aa64pfr1.mte=2: an override claiming more MTE than the CPU has, which
 # the kernel must ignore without touching MTE2 state).
@@ -49,7 +51,16 @@ machine() {
 # cmdline MODE MTE: the kernel command line of a cell.
 cmdline() {
 	local c="console=ttyAMA0 panic=-1${TEST_TIMEOUT:+ harness.timeout=$TEST_TIMEOUT}"
-	case $1 in
+	local mode=$1
+	# MODE-late: only CPUs 0 and 1 boot; 2 and 3 come up for the first
+	# time in mte_host_probe, long after KVM's init.
+	case $mode in
+	nvhe-late | hvhe-late | protected-late | protected-nvhe-late)
+		mode=${mode%-late}
+		c="$c maxcpus=2"
+		;;
+	esac
+	case $mode in
 	nvhe) c="$c kvm-arm.mode=nvhe" ;;
 	hvhe) c="$c kvm-arm.mode=nvhe arm64_sw.hvhe=1" ;;
 	protected) c="$c kvm-arm.mode=protected" ;;
@@ -59,7 +70,7 @@ cmdline() {
 	# when the last one goes: the host then runs under the stub.
 	nvhe-lazy) c="$c kvm-arm.mode=nvhe kvm.enable_virt_at_load=0" ;;
 	hvhe-lazy) c="$c kvm-arm.mode=nvhe arm64_sw.hvhe=1 kvm.enable_virt_at_load=0" ;;
-	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe, nvhe-lazy, hvhe-lazy)" ;;
+	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe, nvhe-lazy, hvhe-lazy, or one of the first four with -late)" ;;
 	esac
 	case $2 in
 	on) ;;

@@ -49,6 +49,9 @@ EXPECTED_MODE = {
     "nvhe-lazy": re.compile(r"Hyp( nVHE)?"),
     "hvhe-lazy": re.compile(r"Hyp hVHE"),
 }
+# MODE-late (maxcpus=2): the same modes, two CPUs left for later.
+EXPECTED_MODE.update({m + "-late": EXPECTED_MODE[m]
+                      for m in ("nvhe", "hvhe", "protected", "protected-nvhe")})
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
 # A forced cell (MTE=forced) boots a CPU without MTE (QEMU mte=off) with
 # id_aa64pfr1.mte=2; the cpufeature code must have judged that unsafe.
@@ -58,6 +61,9 @@ OVERRIDE_IGNORED = re.compile(r"ID_AA64PFR1_EL1\[11:8\]: ignoring override")
 MTE_DETECTED = re.compile(r"CPU features: detected: Memory Tagging Extension")
 # mte_host_probe's phase under the hyp stub, which a lazy cell must run.
 IDLE_PHASE = "idle (hyp stub"
+# Its phase for CPUs first brought up during the test, which a late cell
+# must run.
+LATE_PHASE = "first online: "
 # mte_guest's branch for a CPU without FEAT_MTE: only a forced cell is one.
 NO_FEAT_MTE = "CPU without FEAT_MTE"
 SUBPLAN = re.compile(r"^1\.\.(\d+)")
@@ -65,6 +71,10 @@ OOPS = re.compile(
     r"Kernel panic|[Hh][Yy][Pp] panic|Internal error:|Oops|BUG:|WARNING:"
     r"|Unable to handle kernel|Call trace:|rcu_sched detected stall"
 )
+# A frame of a kernel stack dump ("[    4.73] func+0x10/0x40"), of which the
+# first dump's are kept so that a report names the path, not only the site.
+FRAME = re.compile(r"^\[\s*\d+\.\d+\]\s+([\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+)")
+TRACE_FRAMES = 12
 RESULT = re.compile(r"^(not ok|ok) (\d+)(?: -)?\s*([^#]*?)\s*(?:#\s*(.*))?$")
 PLAN = re.compile(r"^1\.\.(\d+)")
 DONE_MARK = "# harness: done"
@@ -165,8 +175,9 @@ def parse_console(text):
     res = {"mode": None, "oops": [], "ktap": [], "plan": None,
            "tests": [], "totals": False, "done": False, "started": False,
            "override_ignored": False, "mte_detected": False,
-           "harness_plan": None}
+           "harness_plan": None, "trace": []}
     cur = None
+    in_trace = False
     for line in deinterleave(raw.rstrip("\r") for raw in text.splitlines()):
         m = HARNESS_PLAN.match(line)
         if m and res["harness_plan"] is None:
@@ -180,7 +191,13 @@ def parse_console(text):
             res["mte_detected"] = True
         if KTIME.search(line) and OOPS.search(line):
             res["oops"].append(line.strip())
+            in_trace = "Call trace:" in line and not res["trace"]
             continue
+        m = FRAME.match(line)
+        if in_trace and m and len(res["trace"]) < TRACE_FRAMES:
+            res["trace"].append(m.group(1))
+            continue
+        in_trace = in_trace and bool(m)
         if KTIME.match(line):
             continue  # kernel log line, not KTAP
         if line == "TAP version 13" and not res["started"]:
@@ -261,6 +278,8 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                         % ("uses" if res["mte_detected"] else "does not use", mte))
     if res["oops"]:
         problems.append("kernel oops/panic/warning: " + " | ".join(res["oops"][:5]))
+        if res["trace"]:
+            problems.append("first call trace: " + " < ".join(res["trace"]))
     if not res["started"]:
         problems.append("crashed: no KTAP stream" if res["oops"]
                         else "incomplete: no KTAP stream")
@@ -317,6 +336,14 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
             met = False
             t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
                      + "ran no idle phase under the hyp stub: KVM held EL2 with no VM")
+        # A late cell is there for CPUs whose first bring-up comes after
+        # KVM's init: the host probe must have probed them.
+        if (mode.endswith("-late") and mte != "forced" and t["name"] == "mte_host_probe"
+                and t["status"] != "skip"
+                and not any(s["name"].startswith(LATE_PHASE) for s in t["subtests"])):
+            met = False
+            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
+                     + "ran no first-online phase: no CPU was left offline by maxcpus=")
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:

@@ -183,9 +183,11 @@ MTE2, no value may leak, and allocation tags must read as zero and ignore
 stores.
 
 Add mte_host_probe, which loads mte_probe.ko and runs every probe on every
-online CPU, again after each secondary CPU went offline and online, and
-again after a guest ran on that CPU, with a VM held open so that KVM keeps
-EL2. Each exception is checked field by field against what the
+online CPU, on each CPU left offline at boot (maxcpus=) once it first comes
+up (pKVM refuses to boot such a CPU: the test then checks that it stays
+offline), again after each secondary CPU went offline and online, and
+again after a guest ran on that CPU, with a VM held open so that KVM
+keeps EL2. Each exception is checked field by field against what the
 architecture prescribes for an UNDEF taken to EL1: vector, ESR_EL1,
 ELR_EL1, SPSR_EL1 equal to the interrupted PSTATE, and PSTATE on entry.
 A tag probe whose set-up did not take fails, as tags would read zero
