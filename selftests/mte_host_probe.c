@@ -80,6 +80,12 @@
 	"PSTATE fields the probes set and check on entry: NZCV%s%s%s%s\n"
 #define MSG_VM_EXISTS \
 	"a VM exists already, so KVM holds EL2: cannot probe the idle state\n"
+#define MSG_LATE_START \
+	"%d CPU(s) offline at start: first bring-up now, after KVM's init\n"
+#define MSG_LATE_REFUSED \
+	"first online: cpu%d: EL2 refused its PSCI CPU_ON (EINVAL), it never started\n"
+#define MSG_LATE_UNREACHABLE \
+	"first online: %s: not probed, no such CPU runs the host (EL2 refused CPU_ON for all %d)\n"
 
 enum expect { EXPECT_DENIED, EXPECT_ACCESS };
 enum kind { K_MRS, K_MSR, K_TAG_WRITE, K_TAG_READ };
@@ -660,7 +666,13 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 
 /* ---- CPU sets, hotplug, guests ---- */
 
-static int online_cpus(int *cpus)
+/*
+ * The CPUs whose "online" file reads want ('1' or '0'). A CPU without the
+ * file is not hotpluggable: it counts as online if it exists. Offline
+ * CPUs were never brought up (maxcpus=) or were taken down before the
+ * test; their first bring-up here comes after KVM's init.
+ */
+static int cpus_in_state(int *cpus, char want)
 {
 	int cpu, nr = 0;
 	long max = sysconf(_SC_NPROCESSORS_CONF);
@@ -669,35 +681,27 @@ static int online_cpus(int *cpus)
 	for (cpu = 0; cpu < max && cpu < MAX_CPUS; cpu++) {
 		snprintf(path, sizeof(path),
 			 "/sys/devices/system/cpu/cpu%d/online", cpu);
-		if (read_file(path, buf, sizeof(buf)) && buf[0] != '1')
+		if (read_file(path, buf, sizeof(buf))) {
+			if (buf[0] == want)
+				cpus[nr++] = cpu;
 			continue;
-		/* No "online" file: not hotpluggable, online if it exists. */
+		}
 		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d",
 			 cpu);
-		if (file_exists(path))
+		if (want == '1' && file_exists(path))
 			cpus[nr++] = cpu;
 	}
 	return nr;
 }
 
-/*
- * CPUs that exist but are offline (never brought up under maxcpus=, or
- * taken down before the test): their first bring-up in this test comes
- * after KVM's init.
- */
+static int online_cpus(int *cpus)
+{
+	return cpus_in_state(cpus, '1');
+}
+
 static int offline_cpus(int *cpus)
 {
-	int cpu, nr = 0;
-	long max = sysconf(_SC_NPROCESSORS_CONF);
-	char path[64], buf[8];
-
-	for (cpu = 0; cpu < max && cpu < MAX_CPUS; cpu++) {
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/cpu/cpu%d/online", cpu);
-		if (read_file(path, buf, sizeof(buf)) && buf[0] == '0')
-			cpus[nr++] = cpu;
-	}
-	return nr;
+	return cpus_in_state(cpus, '0');
 }
 
 static int set_online(int cpu, int on)
@@ -742,35 +746,79 @@ static int hotplug_cpus(const int *cpus, int nr, int *out, char *why,
 	return n;
 }
 
+/* maxcpus= on the kernel command line, or -1 if it is not there. */
+static int boot_maxcpus(void)
+{
+	char buf[4096], *p;
+
+	if (!read_file("/proc/cmdline", buf, sizeof(buf)))
+		return -1;
+	for (p = strstr(buf, "maxcpus="); p; p = strstr(p + 1, "maxcpus="))
+		if (p == buf || p[-1] == ' ')
+			return atoi(p + strlen("maxcpus="));
+	return -1;
+}
+
+/*
+ * Whether the kernel logged, on /dev/kmsg from fd's position on, that the
+ * firmware call to start cpu failed ("psci: failed to boot CPU<n> (<err>)",
+ * cpu_psci_cpu_boot()): then the CPU never started.
+ */
+static bool kmsg_boot_failed(int fd, int cpu)
+{
+	char rec[1024], want[48];
+	bool found = false;
+	ssize_t n;
+
+	snprintf(want, sizeof(want), "psci: failed to boot CPU%d (", cpu);
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		found = found || strstr(rec, want);
+	}
+	return found;
+}
+
 /*
  * Bring each of cpus[] online for the first time and put the ones that
  * came up in up[]; returns their number. Every one must come up, but in
  * protected mode: there EL2 only boots CPUs that were online when pKVM
- * was initialised (its PSCI relay answers INVALID_PARAMS for the others,
- * which reaches us as EINVAL), so such a CPU never runs the host at all.
- * *refused counts those; each must still be offline.
+ * was initialised (its PSCI relay answers CPU_ON for the others with
+ * INVALID_PARAMS, which reaches us as EINVAL), so such a CPU never runs
+ * the host at all. *refused counts those. Each must be beyond maxcpus=
+ * (never up before, so unknown to pKVM), and the kernel must have logged
+ * that its PSCI CPU_ON failed, so that the CPU never started; EINVAL
+ * alone could come from a later step of the bring-up.
  */
 static int bring_up(const int *cpus, int nr, bool protected, int *up,
 		    int *refused)
 {
-	char path[64], buf[8];
-	int i, ret, n = 0;
+	int i, ret, n = 0, maxcpus = boot_maxcpus();
+	int fd;
 
 	*refused = 0;
 	for (i = 0; i < nr; i++) {
+		fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		TEST_ASSERT(fd >= 0, "/dev/kmsg: %s", strerror(errno));
+		lseek(fd, 0, SEEK_END);
 		ret = set_online(cpus[i], 1);
 		if (ret == -EINVAL && protected) {
-			snprintf(path, sizeof(path),
-				 "/sys/devices/system/cpu/cpu%d/online", cpus[i]);
-			TEST_ASSERT(read_file(path, buf, sizeof(buf)) &&
-				    buf[0] == '0',
-				    "cpu%d: bring-up refused, yet it is not offline",
+			TEST_ASSERT(kmsg_boot_failed(fd, cpus[i]),
+				    "cpu%d: EINVAL, but no failed PSCI CPU_ON logged for it",
 				    cpus[i]);
-			ksft_print_msg("first online: cpu%d refused by EL2 (EINVAL), stays offline\n",
-				       cpus[i]);
+			TEST_ASSERT(maxcpus >= 0 && cpus[i] >= maxcpus,
+				    "cpu%d refused by EL2, but it is within maxcpus=%d",
+				    cpus[i], maxcpus);
+			ksft_print_msg(MSG_LATE_REFUSED, cpus[i]);
 			(*refused)++;
+			close(fd);
 			continue;
 		}
+		close(fd);
 		TEST_ASSERT(!ret, "cpu%d did not come online: %s", cpus[i],
 			    strerror(-ret));
 		ksft_print_msg("first online: cpu%d\n", cpus[i]);
@@ -1132,13 +1180,12 @@ int main(int argc, char *argv[])
 	if (nr_late) {
 		int up[MAX_CPUS], nr_up, refused;
 
-		ksft_print_msg("%d CPU(s) offline at start: first bring-up now, after KVM's init\n",
-			       nr_late);
+		ksft_print_msg(MSG_LATE_START, nr_late);
 		nr_up = bring_up(late, nr_late, hi.protected, up, &refused);
 		if (!nr_up && refused == nr_late) {
 			/* Nothing to probe: no such CPU can run the host. */
 			for (i = 0; i < NR_PROBES; i++)
-				ksft_test_result_pass("first online: %s: unreachable, EL2 refused all %d CPU(s) not online at pKVM init\n",
+				ksft_test_result_pass(MSG_LATE_UNREACHABLE,
 						      probes[i].what, refused);
 		} else {
 			probe_phase("first online", up, nr_up,

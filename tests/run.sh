@@ -291,9 +291,19 @@ t "boot: VHE has no late mode" 1 "^error: unknown mode 'vhe-late'" \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - vhe-late on -
 t "parser: a late cell whose host probe ran no first-online phase fails" 1 'mte_host_probe: .*ran no first-online phase' \
 	parse "$FIX/console-pass.log" --mode nvhe-late --mte off
+# A late cell's console: the kernel brought up two CPUs at boot.
+late_console() {
+	sed "1a\\
+[    0.090000] smp: Brought up 1 node, ${2:-2} CPUs" "$FIX/console-pass.log" |
+		sed "s/# ok 1 boot: MRS GCR_EL1: UNDEF/# ok 1 first online: $1/;s/Hyp nVHE mode/Hyp hVHE mode/"
+}
 t "parser: a late cell with the first-online phase passes" 0 'hvhe-late-mteoff: PASS' \
-	parse <(sed 's/# ok 1 boot: MRS GCR_EL1: UNDEF/# ok 1 first online: MRS GCR_EL1 accessible (control) on 2 CPU(s)/;s/Hyp nVHE mode/Hyp hVHE mode/' \
-		"$FIX/console-pass.log") --mode hvhe-late --mte off
+	parse <(late_console 'MRS GCR_EL1 denied on 2 CPU(s)') --mode hvhe-late --mte off
+t "parser: a late cell whose kernel booted all CPUs fails" 1 'late cell: the kernel did not report bringing up 2 CPUs at boot .*reported 4' \
+	parse <(late_console 'MRS GCR_EL1 denied on 2 CPU(s)' 4) --mode hvhe-late --mte off
+t "parser: outside protected mode a late CPU must be probed" 1 'first-online probes not run outside protected mode' \
+	parse <(late_console 'MRS GCR_EL1: not probed, no such CPU runs the host (EL2 refused CPU_ON for all 2)') \
+	--mode hvhe-late --mte off
 t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe2'" \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe2 on -
 t "boot: unknown MTE value is refused" 1 "^error: MTE must be 'on', 'off' or 'forced'" \

@@ -64,6 +64,19 @@ IDLE_PHASE = "idle (hyp stub"
 # Its phase for CPUs first brought up during the test, which a late cell
 # must run.
 LATE_PHASE = "first online: "
+# What smp_init() reports once the boot CPUs are up, and how many a late
+# cell boots (boot.sh's maxcpus=2).
+SMP_UP = re.compile(r"smp: Brought up \d+ nodes?, (\d+) CPUs?$")
+LATE_BOOT_CPUS = 2
+# Only pKVM refuses to boot a CPU it does not know: elsewhere the first-
+# online phase must have probed.
+NOT_PROBED = "not probed, no such CPU runs the host"
+# Per mode suffix: the phase the host probe must have run, and what it
+# means when it did not.
+MODE_PHASE = {
+    "lazy": (IDLE_PHASE, "ran no idle phase under the hyp stub: KVM held EL2 with no VM"),
+    "late": (LATE_PHASE, "ran no first-online phase: no CPU was left offline by maxcpus="),
+}
 # mte_guest's branch for a CPU without FEAT_MTE: only a forced cell is one.
 NO_FEAT_MTE = "CPU without FEAT_MTE"
 SUBPLAN = re.compile(r"^1\.\.(\d+)")
@@ -175,7 +188,7 @@ def parse_console(text):
     res = {"mode": None, "oops": [], "ktap": [], "plan": None,
            "tests": [], "totals": False, "done": False, "started": False,
            "override_ignored": False, "mte_detected": False,
-           "harness_plan": None, "trace": []}
+           "harness_plan": None, "trace": [], "smp_up": None}
     cur = None
     in_trace = False
     for line in deinterleave(raw.rstrip("\r") for raw in text.splitlines()):
@@ -187,6 +200,9 @@ def parse_console(text):
             res["mode"] = m.group(1).strip()
         if OVERRIDE_IGNORED.search(line):
             res["override_ignored"] = True
+        m = SMP_UP.search(line)
+        if m and res["smp_up"] is None:
+            res["smp_up"] = int(m.group(1))
         if MTE_DETECTED.search(line):
             res["mte_detected"] = True
         if KTIME.search(line) and OOPS.search(line):
@@ -269,6 +285,10 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     elif not want.fullmatch(res["mode"]):
         problems.append(f"wrong KVM mode: reached '{res['mode']}', "
                         f"expected '{want.pattern}'")
+    if mode.endswith("-late") and res["smp_up"] != LATE_BOOT_CPUS:
+        problems.append("late cell: the kernel did not report bringing up %d CPUs at boot "
+                        "(maxcpus=%d not in effect?), it reported %s"
+                        % (LATE_BOOT_CPUS, LATE_BOOT_CPUS, res["smp_up"]))
     if mte == "forced" and not res["override_ignored"]:
         problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
                         "override' line, so the cell did not test an unsafe "
@@ -328,22 +348,21 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
             met = False
             t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
                      + "took the no-FEAT_MTE branch on an MTE cell")
-        # A lazy cell is there for the host under the hyp stub: the host
-        # probe must have run its idle phase, or the cell is a plain one.
-        if (mode.endswith("-lazy") and mte != "forced" and t["name"] == "mte_host_probe"
+        # A lazy cell is there for the host under the hyp stub, a late one
+        # for CPUs first brought up after KVM's init: the host probe must
+        # have run that phase, or the cell is a plain one.
+        need = MODE_PHASE.get(mode.rsplit("-", 1)[-1])
+        if (need and mte != "forced" and t["name"] == "mte_host_probe"
                 and t["status"] != "skip"
-                and not any(s["name"].startswith(IDLE_PHASE) for s in t["subtests"])):
+                and not any(s["name"].startswith(need[0]) for s in t["subtests"])):
+            met = False
+            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "") + need[1])
+        if (mode.endswith("-late") and not mode.startswith("protected")
+                and any(s["name"].startswith(LATE_PHASE) and NOT_PROBED in s["name"]
+                        for s in t["subtests"])):
             met = False
             t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
-                     + "ran no idle phase under the hyp stub: KVM held EL2 with no VM")
-        # A late cell is there for CPUs whose first bring-up comes after
-        # KVM's init: the host probe must have probed them.
-        if (mode.endswith("-late") and mte != "forced" and t["name"] == "mte_host_probe"
-                and t["status"] != "skip"
-                and not any(s["name"].startswith(LATE_PHASE) for s in t["subtests"])):
-            met = False
-            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
-                     + "ran no first-online phase: no CPU was left offline by maxcpus=")
+                     + "first-online probes not run outside protected mode")
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
