@@ -301,6 +301,15 @@ t "parser: a late cell with the first-online phase passes" 0 'hvhe-late-mteoff: 
 	parse <(late_console 'MRS GCR_EL1 denied on 2 CPU(s)') --mode hvhe-late --mte off
 t "parser: a late cell whose kernel booted all CPUs fails" 1 'late cell: the kernel did not report bringing up 2 CPUs at boot .*reported 4' \
 	parse <(late_console 'MRS GCR_EL1 denied on 2 CPU(s)' 4) --mode hvhe-late --mte off
+t "parser: pKVM's refusal needs the kernel's word for each late CPU" 1 'logged no failed PSCI CPU_ON for CPU\(s\) 3\)' \
+	parse <(late_console 'MRS GCR_EL1: not probed, no such CPU runs the host (EL2 refused CPU_ON for all 2)' |
+		sed 's/Hyp hVHE mode/Protected hVHE mode/;1a\
+[   12.000000] psci: failed to boot CPU2 (-22)') --mode protected-late --mte off
+t "parser: pKVM's refusal with the kernel's word passes" 0 'protected-late-mteoff: PASS' \
+	parse <(late_console 'MRS GCR_EL1: not probed, no such CPU runs the host (EL2 refused CPU_ON for all 2)' |
+		sed 's/Hyp hVHE mode/Protected hVHE mode/;1a\
+[   12.000000] psci: failed to boot CPU2 (-22)\
+[   12.000001] psci: failed to boot CPU3 (-22)') --mode protected-late --mte off
 t "parser: outside protected mode a late CPU must be probed" 1 'first-online probes not run outside protected mode' \
 	parse <(late_console 'MRS GCR_EL1: not probed, no such CPU runs the host (EL2 refused CPU_ON for all 2)') \
 	--mode hvhe-late --mte off

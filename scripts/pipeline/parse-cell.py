@@ -69,8 +69,11 @@ LATE_PHASE = "first online: "
 SMP_UP = re.compile(r"smp: Brought up \d+ nodes?, (\d+) CPUs?$")
 LATE_BOOT_CPUS = 2
 # Only pKVM refuses to boot a CPU it does not know: elsewhere the first-
-# online phase must have probed.
+# online phase must have probed, and there the kernel must have logged
+# the failed PSCI CPU_ON of each CPU beyond maxcpus= (boot.sh: -smp 4).
 NOT_PROBED = "not probed, no such CPU runs the host"
+PSCI_BOOT_FAILED = re.compile(r"psci: failed to boot CPU(\d+) \(")
+SMP_CPUS = 4
 # Per mode suffix: the phase the host probe must have run, and what it
 # means when it did not.
 MODE_PHASE = {
@@ -188,7 +191,8 @@ def parse_console(text):
     res = {"mode": None, "oops": [], "ktap": [], "plan": None,
            "tests": [], "totals": False, "done": False, "started": False,
            "override_ignored": False, "mte_detected": False,
-           "harness_plan": None, "trace": [], "smp_up": None}
+           "harness_plan": None, "trace": [], "smp_up": None,
+           "psci_failed": set()}
     cur = None
     in_trace = False
     for line in deinterleave(raw.rstrip("\r") for raw in text.splitlines()):
@@ -203,6 +207,9 @@ def parse_console(text):
         m = SMP_UP.search(line)
         if m and res["smp_up"] is None:
             res["smp_up"] = int(m.group(1))
+        m = PSCI_BOOT_FAILED.search(line)
+        if m:
+            res["psci_failed"].add(int(m.group(1)))
         if MTE_DETECTED.search(line):
             res["mte_detected"] = True
         if KTIME.search(line) and OOPS.search(line):
@@ -357,12 +364,20 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                 and not any(s["name"].startswith(need[0]) for s in t["subtests"])):
             met = False
             t = dict(t, directive=(t["directive"] + " " if t["directive"] else "") + need[1])
-        if (mode.endswith("-late") and not mode.startswith("protected")
-                and any(s["name"].startswith(LATE_PHASE) and NOT_PROBED in s["name"]
-                        for s in t["subtests"])):
+        not_probed = mode.endswith("-late") and any(
+            s["name"].startswith(LATE_PHASE) and NOT_PROBED in s["name"]
+            for s in t["subtests"])
+        late_cpus = set(range(LATE_BOOT_CPUS, SMP_CPUS))
+        if not_probed and not mode.startswith("protected"):
             met = False
             t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
                      + "first-online probes not run outside protected mode")
+        elif not_probed and not late_cpus <= res["psci_failed"]:
+            met = False
+            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
+                     + "first-online probes not run, but the kernel logged no failed "
+                     "PSCI CPU_ON for CPU(s) %s"
+                     % " ".join(str(c) for c in sorted(late_cpus - res["psci_failed"])))
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
