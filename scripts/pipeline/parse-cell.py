@@ -276,6 +276,11 @@ def parse_console(text):
     return res
 
 
+def noted(t, why):
+    """The test t with why added to its directive (why it fails the cell)."""
+    return dict(t, directive=(t["directive"] + " " if t["directive"] else "") + why)
+
+
 def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     """Return (cell_ok, boot_ok, problems, tests) with per-test outcome.
 
@@ -350,11 +355,10 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                        else "no failing sub-test matches " + failing.pattern if not bad
                        else "did not run to its end (%d of %s sub-tests, %s)"
                        % (len(t["subtests"]), t["subplan"], t["directive"]))
-                t = dict(t, directive=(t["directive"] + " " if t["directive"] else "") + why)
+                t = noted(t, why)
         if mte != "forced" and any(NO_FEAT_MTE in s["name"] for s in t["subtests"]):
             met = False
-            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
-                     + "took the no-FEAT_MTE branch on an MTE cell")
+            t = noted(t, "took the no-FEAT_MTE branch on an MTE cell")
         # A lazy cell is there for the host under the hyp stub, a late one
         # for CPUs first brought up after KVM's init: the host probe must
         # have run that phase, or the cell is a plain one.
@@ -363,21 +367,19 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                 and t["status"] != "skip"
                 and not any(s["name"].startswith(need[0]) for s in t["subtests"])):
             met = False
-            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "") + need[1])
+            t = noted(t, need[1])
         not_probed = mode.endswith("-late") and any(
             s["name"].startswith(LATE_PHASE) and NOT_PROBED in s["name"]
             for s in t["subtests"])
         late_cpus = set(range(LATE_BOOT_CPUS, SMP_CPUS))
         if not_probed and not mode.startswith("protected"):
             met = False
-            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
-                     + "first-online probes not run outside protected mode")
+            t = noted(t, "first-online probes not run outside protected mode")
         elif not_probed and not late_cpus <= res["psci_failed"]:
             met = False
-            t = dict(t, directive=(t["directive"] + " " if t["directive"] else "")
-                     + "first-online probes not run, but the kernel logged no failed "
-                     "PSCI CPU_ON for CPU(s) %s"
-                     % " ".join(str(c) for c in sorted(late_cpus - res["psci_failed"])))
+            t = noted(t, "first-online probes not run, but the kernel logged no failed "
+                      "PSCI CPU_ON for CPU(s) %s"
+                      % " ".join(str(c) for c in sorted(late_cpus - res["psci_failed"])))
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
