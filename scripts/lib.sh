@@ -136,12 +136,14 @@ family_modes() {
 # family_extra_modes FAMILY: modes a family can boot that the default
 # matrix leaves out: KVM holding EL2 only while a VM exists
 # (kvm.enable_virt_at_load=0, from 6.12; 6.1's nVHE always does that),
-# and each non-VHE mode booted with maxcpus=2 (-late), whose other CPUs
-# come up for the first time after KVM's init.
+# each non-VHE mode booted with maxcpus=2 (-late), whose other CPUs
+# come up for the first time after KVM's init, and hibernation in the
+# non-protected non-VHE modes (-hib; pKVM refuses to hibernate; not yet
+# run on 6.1).
 family_extra_modes() {
 	case $1 in
 	6.1) echo "nvhe-late protected-nvhe-late" ;;
-	*) echo "nvhe-lazy hvhe-lazy nvhe-late hvhe-late protected-late protected-nvhe-late" ;;
+	*) echo "nvhe-lazy hvhe-lazy nvhe-late hvhe-late protected-late protected-nvhe-late nvhe-hib hvhe-hib" ;;
 	esac
 }
 

@@ -313,6 +313,43 @@ t "parser: pKVM's refusal with the kernel's word passes" 0 'protected-late-mteof
 t "parser: outside protected mode a late CPU must be probed" 1 'first-online probes not run outside protected mode' \
 	parse <(late_console 'MRS GCR_EL1: not probed, no such CPU runs the host (EL2 refused CPU_ON for all 2)') \
 	--mode hvhe-late --mte off
+# Hibernation cells: both boots on one console (real consoles, trimmed to
+# the lines the parser reads).
+HOFF=$FIX/console-hib-mteoff.log
+HON=$FIX/console-hib-mteon.log
+t "parser: a hibernation cell with its restore boot passes" 0 'nvhe-hib-mteoff: PASS' \
+	parse "$HOFF" --mode nvhe-hib --mte off --want-mte no
+t "parser: tags lost across hibernation fail the cell" 1 'mte_userspace: failed .*across: 0 of 4096 granules kept their tag' \
+	parse "$HON" --mode nvhe-hib --mte on --want-mte yes
+t "parser: ... unless the expectation names that loss" 0 'nvhe-hib-mteon: PASS' \
+	parse "$HON" --mode nvhe-hib --mte on --want-mte yes --expect "$ROOT/configs/expect/hibernate.txt"
+t "parser: a tag check whose tags were not all set first checked nothing" 1 'did not check that its data and tags survived' \
+	parse <(sed 's/(4096 set before)/(4000 set before)/' "$HON") --mode nvhe-hib --mte on \
+	--want-mte yes --expect "$ROOT/configs/expect/hibernate.txt"
+t "parser: the expectation takes all tags lost, not some" 1 'unexpected failing sub-tests: across: 4095 of 4096 granules kept their tag' \
+	parse <(sed 's/ 0 of 4096 granules kept their tag/ 4095 of 4096 granules kept their tag/' "$HON") \
+	--mode nvhe-hib --mte on --want-mte yes --expect "$ROOT/configs/expect/hibernate.txt"
+t "parser: data lost across hibernation is never expected" 1 'unexpected failing sub-tests: across: 4000 of 4096 granules kept their data' \
+	parse <(sed 's/^# ok 2 across: 4096 of 4096 granules kept their data/# not ok 2 across: 4000 of 4096 granules kept their data/' "$HON") \
+	--mode nvhe-hib --mte on --want-mte yes --expect "$ROOT/configs/expect/hibernate.txt"
+t "parser: an MTE-on cell's restore kernel must not use MTE" 1 'restore kernel uses MTE, as the image kernel does' \
+	parse <(sed '/^# harness: hibernation/a\
+[    0.000000] CPU features: detected: Memory Tagging Extension' "$HON") --mode nvhe-hib --mte on \
+	--expect "$ROOT/configs/expect/hibernate.txt"
+t "parser: the host probe and guest test must run in the resumed kernel" 1 'mte_host_probe: .*ran before the restore kernel loaded the image' \
+	parse <(grep -v 'Image loading done' "$HOFF"; echo '[    9.000000] PM: Image loading done') \
+	--mode nvhe-hib --mte off --want-mte no
+t "parser: a hibernation cell without the restore boot fails" 1 'no restore boot' \
+	parse <(grep -v '^# harness: hibernation' "$HOFF") --mode nvhe-hib --mte off --want-mte no
+t "parser: the restore kernel must not share the image kernel's MTE state" 1 'restore kernel does not use MTE, as the image kernel does' \
+	parse <(grep -v 'Memory Tagging' "$HOFF") --mode nvhe-hib --mte off --want-mte no
+t "parser: the restore kernel must reach the cell's KVM mode" 1 "restore kernel reached KVM mode 'Hyp hVHE'" \
+	parse <(awk '/^# harness: hibernation/ { r = 1 } r && /mode initialized/ { sub(/Hyp nVHE/, "Hyp hVHE") } 1' "$HOFF") \
+	--mode nvhe-hib --mte off --want-mte no
+t "parser: the restore kernel must have loaded the image" 1 'restore kernel did not load the image' \
+	parse <(grep -v 'Image loading done' "$HOFF") --mode nvhe-hib --mte off --want-mte no
+t "parser: mte_userspace must have hibernated in its across test" 1 "ran no passing 'across' test" \
+	parse <(sed "s/# ok 1 across '/# ok 1 acrosz '/" "$HOFF") --mode nvhe-hib --mte off --want-mte no
 t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe2'" \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe2 on -
 t "boot: unknown MTE value is refused" 1 "^error: MTE must be 'on', 'off' or 'forced'" \
@@ -608,6 +645,31 @@ cmdlines_match() {
 	done
 }
 ok "boot: PRINT_CMDLINE=all gives every cell its own command line" cmdlines_match
+hib_cmdlines_match() {
+	local m t one all
+	for m in nvhe-hib hvhe-hib; do
+		for t in off on; do
+			one=$(PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - "$m" "$t" -)
+			all=$(PRINT_CMDLINE=all bash "$S/pipeline/boot.sh" - - "nvhe-hib hvhe-hib" "off on" - |
+				sed -n "s/^$m-mte$t //p")
+			[ -n "$one" ] && [ "$one" = "$all" ] || return 1
+		done
+	done
+}
+ok "boot: PRINT_CMDLINE=all gives a hibernation cell both boots' lines" hib_cmdlines_match
+t "boot: a hibernation cell's restore kernel has the other MTE state" 0 \
+	'harness.hib=suspend kvm-arm.mode=nvhe arm64_sw.hvhe=1 arm64.nomte restore: .*harness.hib=restore kvm-arm.mode=nvhe arm64_sw.hvhe=1 resume=/dev/vda$' \
+	bash -c "PRINT_CMDLINE=1 bash $S/pipeline/boot.sh - - hvhe-hib off - | tr '\n' ' ' | sed 's/ \$//'"
+t "boot: MTE-on image kernel, nomte restore kernel" 0 'restore: .* kvm-arm.mode=nvhe arm64.nomte resume=/dev/vda$' \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - nvhe-hib on -
+t "boot: a hibernation cell is not forced" 1 "^error: a hibernation cell's MTE is 'on' or 'off'" \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - nvhe-hib forced -
+t "boot: protected mode has no hibernation cell" 1 "^error: unknown mode 'protected-hib'" \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-hib on -
+t "verify: hibernation modes are not mixed with the others" 1 '^error: hibernation modes \(\*-hib\) need KCONFIG=hibernate' \
+	env MODES="nvhe nvhe-hib" bash "$S/pipeline/verify.sh"
+t "verify: hibernation modes take no forced cell" 1 '^error: hibernation modes take MTE="off on"' \
+	env MODES="nvhe-hib" MTE="on forced" bash "$S/pipeline/verify.sh"
 t "boot: PRINT_CMDLINE=all fails on a bad mode" nz "unknown mode 'bogus'" \
 	env PRINT_CMDLINE=all bash "$S/pipeline/boot.sh" - - "nvhe bogus" on -
 

@@ -3,11 +3,17 @@
 # (TCG, virt with EL2 and MTE) and capture its serial console in CONSOLE.
 # MODE: nvhe|hvhe|protected|protected-nvhe|vhe, nvhe-lazy|hvhe-lazy
 # (kvm.enable_virt_at_load=0) or nvhe-late|hvhe-late|protected-late|
-# protected-nvhe-late (maxcpus=2), the last two kinds not in the default
-# matrix; MTE: on, off (adds
+# protected-nvhe-late (maxcpus=2), or nvhe-hib|hvhe-hib (hibernation, see
+# below), the last three kinds not in the default matrix; MTE: on, off (adds
 # arm64.nomte) or forced (a CPU without MTE, QEMU's mte=off, booted with
 # id_aa64pfr1.mte=2: an override claiming more MTE than the CPU has, which
 # the kernel must ignore without touching MTE2 state).
+# A hibernation cell boots twice on one disk (NAME.swap beside CONSOLE,
+# deleted after): the image kernel (MODE's KVM mode, MTE as asked) runs the
+# tests and hibernates in their middle, then the restore kernel (the same
+# Image, the other MTE state, resume=/dev/vda) resumes it, and the image
+# kernel finishes the run. CONSOLE holds both boots, the second behind the
+# line HIB_MARK. MTE: on or off only.
 # --shell (make shell): the guest's shell on this terminal instead of the
 # test run, no timeout, CONSOLE unused.
 # Env: QEMU (binary, default qemu-system-aarch64), PRINT_CMDLINE (1: print
@@ -39,6 +45,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
 TEST_TIMEOUT=${TEST_TIMEOUT:-}
 BOOT_RETRIES=${BOOT_RETRIES:-0}
 MACHINE=virt,virtualization=on,mte=on,gic-version=3
+HIB_MARK="# harness: hibernation: the restore kernel boots"
 # The machine of a cell: MTE2 except in the forced cells.
 machine() {
 	if [ "$1" = forced ]; then
@@ -59,6 +66,13 @@ cmdline() {
 		mode=${mode%-late}
 		c="$c maxcpus=2"
 		;;
+	# The image kernel of a hibernation cell; restore_cmdline gives the
+	# other boot's.
+	nvhe-hib | hvhe-hib)
+		mode=${mode%-hib}
+		[ "$2" != forced ] || die "a hibernation cell's MTE is 'on' or 'off', not 'forced'"
+		c="$c no_console_suspend harness.hib=${3:-suspend}"
+		;;
 	esac
 	case $mode in
 	nvhe) c="$c kvm-arm.mode=nvhe" ;;
@@ -70,7 +84,7 @@ cmdline() {
 	# when the last one goes: the host then runs under the stub.
 	nvhe-lazy) c="$c kvm-arm.mode=nvhe kvm.enable_virt_at_load=0" ;;
 	hvhe-lazy) c="$c kvm-arm.mode=nvhe arm64_sw.hvhe=1 kvm.enable_virt_at_load=0" ;;
-	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe, nvhe-lazy, hvhe-lazy, or one of the first four with -late)" ;;
+	*) die "unknown mode '$1' (nvhe, hvhe, protected, protected-nvhe, vhe, nvhe-lazy, hvhe-lazy, one of the first four with -late, nvhe-hib, hvhe-hib)" ;;
 	esac
 	case $2 in
 	on) ;;
@@ -79,6 +93,20 @@ cmdline() {
 	*) die "MTE must be 'on', 'off' or 'forced', not '$2'" ;;
 	esac
 	echo "$c"
+}
+
+# is_hib MODE: true for a hibernation cell's mode.
+is_hib() {
+	case $1 in *-hib) return 0 ;; esac
+	return 1
+}
+
+# restore_cmdline MODE MTE: the command line of a hibernation cell's
+# restore kernel: the same KVM mode, the other MTE state, the image's disk.
+restore_cmdline() {
+	local other=on
+	[ "$2" != on ] || other=off
+	echo "$(cmdline "$1" "$other" restore) resume=/dev/vda"
 }
 
 # probe_qemu: fail unless this QEMU accepts the machine options we need.
@@ -104,6 +132,7 @@ fi
 if [ "${PRINT_CMDLINE:-}" = 1 ]; then
 	cmdline "$MODE" "$MTE"
 	[ "$MTE" != forced ] || machine "$MTE"
+	! is_hib "$MODE" || echo "restore: $(restore_cmdline "$MODE" "$MTE")"
 	exit 0
 fi
 # PRINT_CMDLINE=all: MODE and MTE are lists; the lines above for every
@@ -114,6 +143,7 @@ if [ "${PRINT_CMDLINE:-}" = all ]; then
 			c=$(cmdline "$m" "$t")
 			echo "$m-mte$t $c"
 			[ "$t" != forced ] || echo "$m-mte$t $(machine "$t")"
+			! is_hib "$m" || echo "$m-mte$t restore: $(restore_cmdline "$m" "$t")"
 		done
 	done
 	exit 0
@@ -123,6 +153,7 @@ APPEND=$(cmdline "$MODE" "$MTE")
 [ -f "$INITRD" ] || die "initramfs $INITRD missing"
 probe_qemu
 if [ "$SHELL_MODE" = 1 ]; then
+	! is_hib "$MODE" || die "a hibernation cell has no shell: it boots twice"
 	echo "QEMU: the cell's shell on this terminal; 'exit' powers off, Ctrl-a x kills QEMU" >&2
 	exec "$QEMU" -machine "$(machine "$MTE")" -cpu max,pauth-impdef=on \
 		-smp 4 -m 1G -nic none -nographic -no-reboot \
@@ -131,14 +162,48 @@ fi
 case $BOOT_RETRIES in '' | *[!0-9]*) die "BOOT_RETRIES must be a number, not '$BOOT_RETRIES'" ;; esac
 mkdir -p "$(dirname "$CONSOLE")"
 HUNG=${CONSOLE%.console}.hung
+SWAP=${CONSOLE%.console}.swap
 rm -f "$CONSOLE" "$HUNG"[0-9]*.console
+trap 'rm -f "$SWAP"' EXIT
+
+# qemu CMDLINE [QEMU ARG...]: one boot of the cell, its console appended
+# to CONSOLE; QEMU's status (124 or 137: timed out).
+qemu() {
+	local append=$1 rc=0
+	shift
+	timeout -k 5 "$BOOT_TIMEOUT" "$QEMU" -machine "$(machine "$MTE")" -cpu max,pauth-impdef=on \
+		-smp 4 -m 1G -nic none -nographic -no-reboot \
+		-kernel "$IMAGE" -initrd "$INITRD" -append "$append" "$@" \
+		</dev/null >>"$CONSOLE" 2>&1 || rc=$?
+	return "$rc"
+}
+
+# boot_cell: the cell's boot, or a hibernation cell's two (the restore
+# kernel only once the image kernel powered off by itself, each with its
+# own BOOT_TIMEOUT); the status of the last one.
+boot_cell() {
+	local disk rc=0
+	: >"$CONSOLE"
+	if ! is_hib "$MODE"; then
+		qemu "$APPEND" || return
+		return 0
+	fi
+	rm -f "$SWAP"
+	truncate -s 512M "$SWAP"
+	# shellcheck disable=SC2054 # QEMU's option values hold the commas
+	disk=(-drive "if=none,id=swap,format=raw,file=$SWAP" -device virtio-blk-device,drive=swap)
+	qemu "$APPEND" "${disk[@]}" || return
+	# On a line of its own, whatever the first boot printed last.
+	printf "\n%s\n" "$HIB_MARK" >>"$CONSOLE"
+	qemu "$(restore_cmdline "$MODE" "$MTE")" "${disk[@]}" || rc=$?
+	rm -f "$SWAP"
+	return "$rc"
+}
+
 tries=0
 while :; do
 	rc=0
-	timeout -k 5 "$BOOT_TIMEOUT" "$QEMU" -machine "$(machine "$MTE")" -cpu max,pauth-impdef=on \
-		-smp 4 -m 1G -nic none -nographic -no-reboot \
-		-kernel "$IMAGE" -initrd "$INITRD" -append "$APPEND" \
-		</dev/null >"$CONSOLE" 2>&1 || rc=$?
+	boot_cell || rc=$?
 	case $rc in 124 | 137) ;; *) break ;; esac
 	[ "$tries" -lt "$BOOT_RETRIES" ] || break
 	# A guest that hung once may be TCG on a loaded host: boot it again,

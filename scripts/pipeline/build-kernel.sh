@@ -1,10 +1,11 @@
 #!/bin/bash
 # build-kernel.sh TREE BUILD: configure and cross-build the arm64 kernel.
 # Config: allnoconfig + configs/base.config (+ configs/no-mte.config when
-# KCONFIG=nomte) via the tree's merge_config.sh -m, then olddefconfig; every
-# requested option is checked in the resulting .config. Build: Image and
-# modules with ccache (default ccache dir, CCACHE_BASEDIR=$OUT so the
-# per-series trees share hits). Log: $OUT/logs/build-<name>.log.
+# KCONFIG=nomte, configs/hibernate.config when KCONFIG=hibernate) via the
+# tree's merge_config.sh -m, then olddefconfig; every requested option is
+# checked in the resulting .config. Build: Image and modules with ccache
+# (default ccache dir, CCACHE_BASEDIR=$OUT so the per-series trees share
+# hits). Log: $OUT/logs/build-<name>.log.
 set -eu
 . "$(dirname "$0")/../lib.sh"
 
@@ -20,7 +21,8 @@ LOG=$OUT/logs/build-$NAME.log
 case $KCONFIG in
 default) FRAGS="$ROOT/configs/base.config" ;;
 nomte) FRAGS="$ROOT/configs/base.config $ROOT/configs/no-mte.config" ;;
-*) die "KCONFIG must be 'default' or 'nomte', not '$KCONFIG'" ;;
+hibernate) FRAGS="$ROOT/configs/base.config $ROOT/configs/hibernate.config" ;;
+*) die "KCONFIG must be 'default', 'nomte' or 'hibernate', not '$KCONFIG'" ;;
 esac
 
 need_tool aarch64-linux-gnu-gcc make flex bison bc

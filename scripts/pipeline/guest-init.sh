@@ -7,6 +7,10 @@
 # kselftest install path), prints its KTAP on the console and powers off.
 # harness.timeout=SECONDS on the cmdline overrides the per-test timeouts;
 # harness.shell=1 gives an interactive shell instead (make shell).
+# Hibernation cells: harness.hib=suspend (the image kernel) makes
+# mte_userspace hibernate through /hibernate in the middle of its run;
+# harness.hib=restore is the restore kernel, whose /init runs only when it
+# found no image to resume: it says so and powers off, with no results.
 # shellcheck disable=SC2039,SC3043
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox mount -t proc proc /proc
@@ -26,13 +30,22 @@ echo 7 >/proc/sys/kernel/printk
 
 timeout=
 shell=0
+hib=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	harness.timeout=*) timeout=${arg#harness.timeout=} ;;
 	harness.shell=1) shell=1 ;;
+	harness.hib=*) hib=${arg#harness.hib=} ;;
 	esac
 done
+case $hib in
+suspend) export MTE_USERSPACE_ACROSS=/hibernate ;;
+restore)
+	echo "# harness: hibernation: the restore kernel found no image to resume"
+	poweroff -f
+	;;
+esac
 
 # run_tests: kselftest's own runner (run_kselftest.sh, unmodified, from
 # kselftest-install) on the tests of /tests.txt ("collection:test" lines),

@@ -2,14 +2,15 @@
 # mkinitramfs.sh BUILD OUTPUT: pack the guest initramfs (cpio newc,
 # uncompressed): busybox-static, the runner's tools from Debian's arm64
 # packages (out/guest-tools/, deps.sh), /init (scripts/pipeline/guest-init.sh)
-# and its /results.awk, and under /kselftest/ a slice of BUILD/kselftest/kselftest_install: the
+# and its /results.awk, /hibernate (guest-hibernate.sh), and under /kselftest/ a slice of BUILD/kselftest/kselftest_install: the
 # runner (run_kselftest.sh, kselftest/, kselftest-list.txt), each collection's
 # settings file, the selected tests at their install paths and the
 # mte_probe module. /tests.txt lists the selected tests as the runner names
 # them ("kvm:get-reg-list", "arm64:mte_userspace"): the smoke set
 # (configs/smoke.txt, or the base's own configs/smoke-<family>.txt, e.g.
 # smoke-6.1.txt; an "a|b" line takes the first name that was built)
-# followed by the MTE tests that were built.
+# followed by the MTE tests that were built (KCONFIG=hibernate: no smoke
+# set, mte_userspace first).
 set -eu
 . "$(dirname "$0")/../lib.sh"
 
@@ -19,8 +20,15 @@ OUTPUT=$2
 INST=$BUILD/kselftest/kselftest_install
 BUSYBOX=$OUT/busybox/bin/busybox
 GUEST=$OUT/guest-tools
-SMOKE=${SMOKE:-$(family_config smoke)}
 MTE_TESTS="mte_host_probe mte_guest mte_userspace"
+# A hibernation kernel's cells (KCONFIG=hibernate) hibernate inside
+# mte_userspace: it runs first, so that the other two test the resumed
+# kernel, and there is no smoke set unless SMOKE names one.
+if [ "${KCONFIG:-}" = hibernate ]; then
+	SMOKE=${SMOKE:-/dev/null}
+	MTE_TESTS="mte_userspace mte_host_probe mte_guest"
+fi
+SMOKE=${SMOKE:-$(family_config smoke)}
 
 need_tool cpio
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (run 'make deps')"
@@ -59,8 +67,9 @@ test_list() {
 STAMP=$( {
 	cat "$BUILD/kselftest/.harness-built" 2>/dev/null || date +%s%N
 	cat "$GUEST/.done"
+	echo "$MTE_TESTS"
 	sha1sum "$SMOKE" "$BUSYBOX" "$0" "$ROOT/scripts/pipeline/guest-init.sh" \
-		"$ROOT/scripts/pipeline/results.awk"
+		"$ROOT/scripts/pipeline/guest-hibernate.sh" "$ROOT/scripts/pipeline/results.awk"
 } | sha1sum | cut -c1-16)
 if [ -f "$OUTPUT" ] && [ "$(cat "$OUTPUT.stamp" 2>/dev/null)" = "$STAMP" ]; then
 	stage "initramfs: $(basename "$OUTPUT") up to date"
@@ -76,6 +85,7 @@ rm -f "$STAGING/.done"
 cp "$BUSYBOX" "$STAGING/bin/busybox"
 ln -s busybox "$STAGING/bin/sh"
 install -m 0755 "$ROOT/scripts/pipeline/guest-init.sh" "$STAGING/init"
+install -m 0755 "$ROOT/scripts/pipeline/guest-hibernate.sh" "$STAGING/hibernate"
 install -m 0644 "$ROOT/scripts/pipeline/results.awk" "$STAGING/results.awk"
 test_list >"$STAGING/tests.txt"
 K=$STAGING/kselftest

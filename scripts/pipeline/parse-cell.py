@@ -52,6 +52,20 @@ EXPECTED_MODE = {
 # MODE-late (maxcpus=2): the same modes, two CPUs left for later.
 EXPECTED_MODE.update({m + "-late": EXPECTED_MODE[m]
                       for m in ("nvhe", "hvhe", "protected", "protected-nvhe")})
+# MODE-hib: the same modes, hibernated and resumed by a restore kernel in
+# the other MTE state (boot.sh); the console holds both boots, the restore
+# kernel's behind HIB_MARK. Before the mark the image kernel's boot says
+# the cell's mode and MTE state; after it the restore kernel must say the
+# same mode, the other MTE state and that it loaded the image, and
+# mte_userspace must have run its "across" tests around the hibernation.
+EXPECTED_MODE.update({m + "-hib": EXPECTED_MODE[m] for m in ("nvhe", "hvhe")})
+HIB_MARK = "# harness: hibernation: the restore kernel boots"
+HIB_LOADED = re.compile(r"PM: Image loading done")
+HIB_ACROSS = "across '"
+HIB_DATA = re.compile(r"^across: (\d+) of \1 granules kept their data \(\1 set before\)$")
+HIB_TAGS = re.compile(r"^across: \d+ of (\d+) granules kept their tag \(\1 set before\)$")
+# The tests that must run in the resumed image kernel.
+HIB_AFTER = ("mte_host_probe", "mte_guest")
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
 # A forced cell (MTE=forced) boots a CPU without MTE (QEMU mte=off) with
 # id_aa64pfr1.mte=2; the cpufeature code must have judged that unsafe.
@@ -192,16 +206,29 @@ def parse_console(text):
            "tests": [], "totals": False, "done": False, "started": False,
            "override_ignored": False, "mte_detected": False,
            "harness_plan": None, "trace": [], "smp_up": None,
-           "psci_failed": set()}
+           "psci_failed": set(), "restore": None}
     cur = None
     in_trace = False
+    # Where the kernel's word on its mode and MTE goes: the image kernel's
+    # (res), then a hibernation cell's restore kernel's until it loaded
+    # the image, then nowhere (the resumed image kernel said it at boot).
+    facts = res
+    started = []  # the tests the runner started so far
     for line in deinterleave(raw.rstrip("\r") for raw in text.splitlines()):
+        if line == HIB_MARK and res["restore"] is None:
+            facts = res["restore"] = {"mode": None, "mte_detected": False, "loaded": False,
+                                      "before": set()}
+            continue
+        if facts is res["restore"] and HIB_LOADED.search(line):
+            facts["loaded"] = True
+            facts["before"] = set(started)
+            facts = {"mode": None, "mte_detected": False}
         m = HARNESS_PLAN.match(line)
         if m and res["harness_plan"] is None:
             res["harness_plan"] = int(m.group(1))
         m = MODE_LINE.search(line)
-        if m and res["mode"] is None:
-            res["mode"] = m.group(1).strip()
+        if m and facts["mode"] is None:
+            facts["mode"] = m.group(1).strip()
         if OVERRIDE_IGNORED.search(line):
             res["override_ignored"] = True
         m = SMP_UP.search(line)
@@ -211,7 +238,7 @@ def parse_console(text):
         if m:
             res["psci_failed"].add(int(m.group(1)))
         if MTE_DETECTED.search(line):
-            res["mte_detected"] = True
+            facts["mte_detected"] = True
         if KTIME.search(line) and OOPS.search(line):
             res["oops"].append(line.strip())
             in_trace = "Call trace:" in line and not res["trace"]
@@ -232,6 +259,7 @@ def parse_console(text):
             sub = line[2:]
             if sub.startswith("selftests: "):
                 cur = {"subtests": [], "plan": None}
+                started.append(test_name(sub))
             m = SUBPLAN.match(sub)
             if m and cur is not None and cur["plan"] is None:
                 cur["plan"] = int(m.group(1))
@@ -281,6 +309,26 @@ def noted(t, why):
     return dict(t, directive=(t["directive"] + " " if t["directive"] else "") + why)
 
 
+def hib_problems(restore, want, want_mte):
+    """What a hibernation cell's restore boot lacks (restore: its facts;
+    want: the KVM mode both kernels must reach; want_mte: the image
+    kernel's MTE state, which the restore kernel must not share)."""
+    if restore is None:
+        return ["hibernation cell: no restore boot (the image kernel did not "
+                "power off by itself)"]
+    problems = []
+    if restore["mode"] is None or not want.fullmatch(restore["mode"]):
+        problems.append("hibernation cell: the restore kernel reached KVM mode '%s', "
+                        "expected '%s'" % (restore["mode"], want.pattern))
+    if restore["mte_detected"] == want_mte:
+        problems.append("hibernation cell: the restore kernel %s MTE, as the image "
+                        "kernel does: the two must differ"
+                        % ("uses" if want_mte else "does not use"))
+    if not restore["loaded"]:
+        problems.append("hibernation cell: the restore kernel did not load the image")
+    return problems
+
+
 def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     """Return (cell_ok, boot_ok, problems, tests) with per-test outcome.
 
@@ -301,6 +349,8 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
         problems.append("late cell: the kernel did not report bringing up %d CPUs at boot "
                         "(maxcpus=%d not in effect?), it reported %s"
                         % (LATE_BOOT_CPUS, LATE_BOOT_CPUS, res["smp_up"]))
+    if mode.endswith("-hib"):
+        problems += hib_problems(res["restore"], want, mte == "on")
     if mte == "forced" and not res["override_ignored"]:
         problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
                         "override' line, so the cell did not test an unsafe "
@@ -380,6 +430,19 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
             t = noted(t, "first-online probes not run, but the kernel logged no failed "
                       "PSCI CPU_ON for CPU(s) %s"
                       % " ".join(str(c) for c in sorted(late_cpus - res["psci_failed"])))
+        if mode.endswith("-hib") and t["name"] == "mte_userspace" and t["status"] != "skip":
+            if not any(s["ok"] and s["name"].startswith(HIB_ACROSS) for s in t["subtests"]):
+                met = False
+                t = noted(t, "ran no passing 'across' test: the cell did not hibernate in it")
+            elif mte == "on" and not (
+                    any(s["ok"] and HIB_DATA.match(s["name"]) for s in t["subtests"])
+                    and any(HIB_TAGS.match(s["name"]) for s in t["subtests"])):
+                met = False
+                t = noted(t, "did not check that its data and tags survived the hibernation")
+        if (mode.endswith("-hib") and t["name"] in HIB_AFTER and res["restore"]
+                and t["name"] in res["restore"].get("before", ())):
+            met = False
+            t = noted(t, "ran before the restore kernel loaded the image, not in the resumed kernel")
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:

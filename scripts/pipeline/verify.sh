@@ -22,15 +22,30 @@ set -eu
 SCRIPTS=$ROOT/scripts
 # boot.sh's own switches are passed per call, never inherited.
 unset PRINT_CMDLINE PROBE_ONLY
-export KVER=${KVER:-6.12} SERIES=${SERIES:-patches} KCONFIG=${KCONFIG:-default}
+export KVER=${KVER:-6.12} SERIES=${SERIES:-patches}
 export JOBS=${JOBS:-$(nproc)}
 FAMILY=$(kernel_family)
 MODES=${MODES:-$(family_modes "$FAMILY")}
+# Hibernation cells (MODE-hib) need a kernel that can hibernate: their
+# own build (KCONFIG=hibernate), the default for a run of them only.
+HIB_MODES=0
+NR_MODES=0
+for m in $MODES; do
+	NR_MODES=$((NR_MODES + 1))
+	case $m in *-hib) HIB_MODES=$((HIB_MODES + 1)) ;; esac
+done
+if [ "$HIB_MODES" -gt 0 ] && [ "$HIB_MODES" = "$NR_MODES" ]; then
+	KCONFIG=${KCONFIG:-hibernate}
+fi
+export KCONFIG=${KCONFIG:-default}
 MTE=${MTE:-off on forced}
 EXPECT=${EXPECT:-}
 # Our fixes to upstream run against 7.3's own design choices (its pKVM
 # offers guests no MTE): configs/expect/mainline-7.3.txt names them.
 [ "$SERIES" != mainline ] || EXPECT=${EXPECT:-mainline-7.3}
+# Hibernation cells of our series: an arm64 hibernation bug loses the
+# tags of an MTE image resumed by a nomte kernel (configs/expect/hibernate.txt).
+[ "$SERIES" != patches ] || [ "$KCONFIG" != hibernate ] || EXPECT=${EXPECT:-hibernate}
 RERUN=${RERUN:-0}
 BOOT_JOBS=${BOOT_JOBS:-$JOBS}
 # A hung boot is booted again only where no series of ours is in the kernel
@@ -82,7 +97,13 @@ check_args() {
 	done
 	[ -n "$MODES" ] || die "MODES is empty"
 	[ -n "$MTE" ] || die "MTE is empty"
-	case $KCONFIG in default | nomte) ;; *) die "KCONFIG must be default or nomte, not '$KCONFIG'" ;; esac
+	case $KCONFIG in default | nomte | hibernate) ;; *) die "KCONFIG must be default, nomte or hibernate, not '$KCONFIG'" ;; esac
+	if [ "$HIB_MODES" -gt 0 ] && [ "$KCONFIG" != hibernate ]; then
+		die "hibernation modes (*-hib) need KCONFIG=hibernate: run them on their own (MODES=\"nvhe-hib hvhe-hib\")"
+	fi
+	case " $MTE " in
+	*" forced "*) [ "$HIB_MODES" = 0 ] || die "hibernation modes take MTE=\"off on\", not forced" ;;
+	esac
 	case $SERIES in patches | mainline | none) ;; *) die "SERIES must be patches, mainline or none, not '$SERIES'" ;; esac
 	check_mainline_base
 	case $BOOT_RETRIES in '' | *[!0-9]*) die "BOOT_RETRIES must be a number, not '$BOOT_RETRIES'" ;; esac
@@ -189,7 +210,7 @@ grade_cell() {
 	# Our tests must all be in the run, whatever the smoke set.
 	args+=(--require mte_host_probe --require mte_guest --require mte_userspace)
 	# The kernel must use MTE exactly in the MTE-on cells of an MTE kernel.
-	if [ "$mte" = on ] && [ "$KCONFIG" = default ]; then
+	if [ "$mte" = on ] && [ "$KCONFIG" != nomte ]; then
 		args+=(--want-mte yes)
 	else
 		args+=(--want-mte no)
@@ -333,8 +354,8 @@ main() {
 	TREE=$(bash "$SCRIPTS/pipeline/prepare-tree.sh")
 	KV=$(kernel_version "$TREE")
 	RUN=$KV-$SERIES
-	if [ "$KCONFIG" = nomte ]; then
-		RUN=$RUN-nomte
+	if [ "$KCONFIG" != default ]; then
+		RUN=$RUN-$KCONFIG
 	fi
 	RUN=${LABEL:-$RUN}
 	BUILD=$OUT/build/$(basename "$TREE")-$KCONFIG
@@ -362,6 +383,7 @@ main() {
 	bash "$SCRIPTS/pipeline/mkinitramfs.sh" "$BUILD" "$INITRD"
 	case $ACTION in
 	lava | lava-run)
+		[ "$HIB_MODES" = 0 ] || die "hibernation cells boot twice: no LAVA job for them"
 		lava_jobs
 		return
 		;;

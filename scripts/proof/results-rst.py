@@ -217,7 +217,10 @@ def proof_section(results, root, base, stamp):
         "with the trap-armed ``HCR_EL2``; the series gives it ``ATA`` back and "
         "clears ``TID5``. The ``nvhe-lazy`` cells (``kvm.enable_virt_at_load=0``, "
         "proof rows 5 and 7) show it: there the host runs under the stub between "
-        "VMs, and an MTE register access that traps into the stub hangs the CPU.",
+        "VMs, and an MTE register access that traps into the stub hangs the CPU. "
+        "The hibernation cells (``nvhe-hib``, ``hvhe-hib``, run by hand, see "
+        ":doc:`testing`) show it as it happens: an image kernel using MTE, "
+        "resumed by a restore kernel booted with ``arm64.nomte``, hangs on 7.3.",
     ]
     return "\n".join(out) + "\n"
 

@@ -234,6 +234,11 @@ the control: they succeed, a tag set with IRG/STG reads back with LDG, an
 access with the matching tag works and one with another tag raises
 SIGSEGV/SEGV_MTESERR.
 
+With MTE_USERSPACE_ACROSS=CMD in its environment, the test first tags and
+fills 16 pages of PROT_MTE memory, runs CMD and checks that the pages kept
+their data and their tags: a test harness can hibernate the machine in
+CMD and check what the resumed kernel kept. Without it nothing changes.
+
 The arm64/mte Makefile builds every .c file of its directory, so no
 Makefile changes. The existing MTE tests are unchanged.
 """
