@@ -336,7 +336,7 @@ t "parser: an MTE-on cell's restore kernel must not use MTE" 1 'restore kernel u
 	parse <(sed '/^# harness: hibernation/a\
 [    0.000000] CPU features: detected: Memory Tagging Extension' "$HON") --mode nvhe-hib --mte on \
 	--expect "$ROOT/configs/expect/hibernate.txt"
-t "parser: the host probe and guest test must run in the resumed kernel" 1 'mte_host_probe: .*ran before the restore kernel loaded the image' \
+t "parser: the host probe and guest test must run in the resumed kernel" 1 'mte_host_probe: .*did not start after the restore kernel loaded the image' \
 	parse <(grep -v 'Image loading done' "$HOFF"; echo '[    9.000000] PM: Image loading done') \
 	--mode nvhe-hib --mte off --want-mte no
 t "parser: a hibernation cell without the restore boot fails" 1 'no restore boot' \
@@ -346,6 +346,15 @@ t "parser: the restore kernel must not share the image kernel's MTE state" 1 're
 t "parser: the restore kernel must reach the cell's KVM mode" 1 "restore kernel reached KVM mode 'Hyp hVHE'" \
 	parse <(awk '/^# harness: hibernation/ { r = 1 } r && /mode initialized/ { sub(/Hyp nVHE/, "Hyp hVHE") } 1' "$HOFF") \
 	--mode nvhe-hib --mte off --want-mte no
+t "parser: a broken test header is no proof it ran after the resume" 1 'mte_host_probe: .*did not start after the restore kernel loaded the image' \
+	parse <(sed 's/^# selftests: kvm: mte_host_probe$/# selftests: kvm: mte_host_[  9.1] x/' "$HOFF") \
+	--mode nvhe-hib --mte off --want-mte no
+t "parser: the image kernel's own MTE state must be the cell's" 1 'image kernel does not use MTE, but the cell is MTE on' \
+	parse <(awk '/^# harness: hibernation/ { r = 1 } r || !/Memory Tagging/' "$HON") --mode nvhe-hib --mte on \
+	--expect "$ROOT/configs/expect/hibernate.txt"
+t "parser: an MTE-on cell's tags must come back through the hibernation" 1 'restored the tags of 3 pages, fewer than' \
+	parse <(sed 's/hibernate: Restored 16 MTE pages/hibernate: Restored 3 MTE pages/' "$HON") --mode nvhe-hib --mte on \
+	--want-mte yes --expect "$ROOT/configs/expect/hibernate.txt"
 t "parser: the restore kernel must have loaded the image" 1 'restore kernel did not load the image' \
 	parse <(grep -v 'Image loading done' "$HOFF") --mode nvhe-hib --mte off --want-mte no
 t "parser: mte_userspace must have hibernated in its across test" 1 "ran no passing 'across' test" \

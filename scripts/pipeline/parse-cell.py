@@ -66,6 +66,11 @@ HIB_DATA = re.compile(r"^across: (\d+) of \1 granules kept their data \(\1 set b
 HIB_TAGS = re.compile(r"^across: \d+ of (\d+) granules kept their tag \(\1 set before\)$")
 # The tests that must run in the resumed image kernel.
 HIB_AFTER = ("mte_host_probe", "mte_guest")
+# The resumed image kernel's count of pages whose tags it restored: with
+# MTE on it must cover mte_userspace's ACROSS_PAGES tagged pages (else
+# they came back some other way, e.g. swapped out and in).
+HIB_RESTORED = re.compile(r"hibernate: Restored (\d+) MTE pages")
+ACROSS_PAGES = 16
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
 # A forced cell (MTE=forced) boots a CPU without MTE (QEMU mte=off) with
 # id_aa64pfr1.mte=2; the cpufeature code must have judged that unsafe.
@@ -217,12 +222,15 @@ def parse_console(text):
     for line in deinterleave(raw.rstrip("\r") for raw in text.splitlines()):
         if line == HIB_MARK and res["restore"] is None:
             facts = res["restore"] = {"mode": None, "mte_detected": False, "loaded": False,
-                                      "before": set()}
+                                      "at_load": None, "restored": None}
             continue
         if facts is res["restore"] and HIB_LOADED.search(line):
             facts["loaded"] = True
-            facts["before"] = set(started)
+            facts["at_load"] = len(started)
             facts = {"mode": None, "mte_detected": False}
+        m = HIB_RESTORED.search(line)
+        if m and res["restore"] is not None:
+            res["restore"]["restored"] = int(m.group(1))
         m = HARNESS_PLAN.match(line)
         if m and res["harness_plan"] is None:
             res["harness_plan"] = int(m.group(1))
@@ -301,6 +309,10 @@ def parse_console(text):
                 "subplan": cur["plan"] if cur else None})
             cur = None
     res["inflight"] = cur  # a test that started and printed no result
+    if res["restore"] is not None and res["restore"]["at_load"] is not None:
+        # The tests whose header came after the restore kernel loaded the
+        # image: those ran in the resumed kernel.
+        res["restore"]["after"] = set(started[res["restore"]["at_load"]:])
     return res
 
 
@@ -309,14 +321,19 @@ def noted(t, why):
     return dict(t, directive=(t["directive"] + " " if t["directive"] else "") + why)
 
 
-def hib_problems(restore, want, want_mte):
-    """What a hibernation cell's restore boot lacks (restore: its facts;
-    want: the KVM mode both kernels must reach; want_mte: the image
-    kernel's MTE state, which the restore kernel must not share)."""
-    if restore is None:
-        return ["hibernation cell: no restore boot (the image kernel did not "
-                "power off by itself)"]
+def hib_problems(res, want, want_mte):
+    """What a hibernation cell's two boots lack (res: the parsed console;
+    want: the KVM mode both kernels must reach; want_mte: the cell's MTE
+    state, which the image kernel must have and the restore kernel not)."""
+    restore = res["restore"]
     problems = []
+    if res["mode"] is not None and res["mte_detected"] != want_mte:
+        problems.append("hibernation cell: the image kernel %s MTE, but the cell is MTE %s"
+                        % ("uses" if res["mte_detected"] else "does not use",
+                           "on" if want_mte else "off"))
+    if restore is None:
+        return problems + ["hibernation cell: no restore boot (the image kernel did not "
+                           "power off by itself)"]
     if restore["mode"] is None or not want.fullmatch(restore["mode"]):
         problems.append("hibernation cell: the restore kernel reached KVM mode '%s', "
                         "expected '%s'" % (restore["mode"], want.pattern))
@@ -326,6 +343,10 @@ def hib_problems(restore, want, want_mte):
                         % ("uses" if want_mte else "does not use"))
     if not restore["loaded"]:
         problems.append("hibernation cell: the restore kernel did not load the image")
+    elif want_mte and (restore["restored"] or 0) < ACROSS_PAGES:
+        problems.append("hibernation cell: the resumed kernel restored the tags of %s "
+                        "pages, fewer than mte_userspace's %d"
+                        % (restore["restored"], ACROSS_PAGES))
     return problems
 
 
@@ -350,7 +371,7 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                         "(maxcpus=%d not in effect?), it reported %s"
                         % (LATE_BOOT_CPUS, LATE_BOOT_CPUS, res["smp_up"]))
     if mode.endswith("-hib"):
-        problems += hib_problems(res["restore"], want, mte == "on")
+        problems += hib_problems(res, want, mte == "on")
     if mte == "forced" and not res["override_ignored"]:
         problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
                         "override' line, so the cell did not test an unsafe "
@@ -440,9 +461,10 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                 met = False
                 t = noted(t, "did not check that its data and tags survived the hibernation")
         if (mode.endswith("-hib") and t["name"] in HIB_AFTER and res["restore"]
-                and t["name"] in res["restore"].get("before", ())):
+                and t["name"] not in res["restore"].get("after", ())):
             met = False
-            t = noted(t, "ran before the restore kernel loaded the image, not in the resumed kernel")
+            t = noted(t, "did not start after the restore kernel loaded the image: "
+                      "not a test of the resumed kernel")
         if met and t["status"] == "fail":
             outcome = "xfail"  # expected failure (control runs)
         elif met:
