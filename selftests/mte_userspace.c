@@ -172,9 +172,10 @@ static unsigned long across_lost(uint8_t *p, unsigned long n, bool data,
 		val = load_tagged(with_tag(p + 16 * i, across_tag(i)));
 		if (data ? val == ~i : tag == across_tag(i))
 			continue;
-		if (!lost++)
-			ksft_print_msg("across: %s: granule %lu holds tag 0x%lx word 0x%lx, want 0x%lx 0x%lx\n",
-				       when, i, tag, val, across_tag(i), ~i);
+		if (lost++)
+			continue;
+		ksft_print_msg("across: %s: granule %lu: tag %#lx word %#lx, want %#lx %#lx\n",
+			       when, i, tag, val, across_tag(i), ~i);
 	}
 	return lost;
 }
