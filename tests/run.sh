@@ -677,6 +677,10 @@ t "boot: protected mode has no hibernation cell" 1 "^error: unknown mode 'protec
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-hib on -
 t "verify: hibernation modes are not mixed with the others" 1 '^error: hibernation modes \(\*-hib\) need KCONFIG=hibernate' \
 	env MODES="nvhe nvhe-hib" bash "$S/pipeline/verify.sh"
+t "verify: a hibernation run has no LAVA job, refused before building" 1 '^error: hibernation cells boot twice: no LAVA job' \
+	env MODES="nvhe-hib" MTE="off on" bash "$S/pipeline/verify.sh" --lava
+t "verify: a hibernation cell has no shell, refused before building" 1 '^error: a hibernation cell has no shell' \
+	bash "$S/pipeline/verify.sh" --shell nvhe-hib-mteon
 t "verify: hibernation modes take no forced cell" 1 '^error: hibernation modes take MTE="off on"' \
 	env MODES="nvhe-hib" MTE="on forced" bash "$S/pipeline/verify.sh"
 t "boot: PRINT_CMDLINE=all fails on a bad mode" nz "unknown mode 'bogus'" \

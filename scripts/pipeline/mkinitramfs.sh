@@ -2,8 +2,9 @@
 # mkinitramfs.sh BUILD OUTPUT: pack the guest initramfs (cpio newc,
 # uncompressed): busybox-static, the runner's tools from Debian's arm64
 # packages (out/guest-tools/, deps.sh), /init (scripts/pipeline/guest-init.sh)
-# and its /results.awk, /hibernate (guest-hibernate.sh), and under /kselftest/ a slice of BUILD/kselftest/kselftest_install: the
-# runner (run_kselftest.sh, kselftest/, kselftest-list.txt), each collection's
+# and its /results.awk, /hibernate (guest-hibernate.sh), and under
+# /kselftest/ a slice of BUILD/kselftest/kselftest_install: the runner
+# (run_kselftest.sh, kselftest/, kselftest-list.txt), each collection's
 # settings file, the selected tests at their install paths and the
 # mte_probe module. /tests.txt lists the selected tests as the runner names
 # them ("kvm:get-reg-list", "arm64:mte_userspace"): the smoke set

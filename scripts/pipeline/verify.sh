@@ -104,6 +104,11 @@ check_args() {
 	case " $MTE " in
 	*" forced "*) [ "$HIB_MODES" = 0 ] || die "hibernation modes take MTE=\"off on\", not forced" ;;
 	esac
+	# Refused before anything is built: a hibernation cell boots twice.
+	case $ACTION in
+	lava | lava-run) [ "$HIB_MODES" = 0 ] || die "hibernation cells boot twice: no LAVA job for them" ;;
+	shell) case $ACTION_CELL in *-hib-mte*) die "a hibernation cell has no shell: it boots twice" ;; esac ;;
+	esac
 	case $SERIES in patches | mainline | none) ;; *) die "SERIES must be patches, mainline or none, not '$SERIES'" ;; esac
 	check_mainline_base
 	case $BOOT_RETRIES in '' | *[!0-9]*) die "BOOT_RETRIES must be a number, not '$BOOT_RETRIES'" ;; esac
@@ -383,7 +388,6 @@ main() {
 	bash "$SCRIPTS/pipeline/mkinitramfs.sh" "$BUILD" "$INITRD"
 	case $ACTION in
 	lava | lava-run)
-		[ "$HIB_MODES" = 0 ] || die "hibernation cells boot twice: no LAVA job for them"
 		lava_jobs
 		return
 		;;
