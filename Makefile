@@ -12,7 +12,7 @@ SHELL := /bin/bash
 # One clock for the whole make run, so every stage line shows time since start.
 HARNESS_T0 := $(shell date +%s)
 export HARNESS_T0
-export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS BOOT_RETRIES PATCHES VARIANT LAVA_DEVICE_TYPE LAVA_URL
+export KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT TEST_TIMEOUT RERUN QEMU BOOT_JOBS BOOT_RETRIES FAIL_RETRIES PATCHES VARIANT LAVA_DEVICE_TYPE LAVA_URL
 
 # The proof-matrix rows CI runs (make test); make proof runs every row of
 # the base (KVER=6.12, or KVER=6.1, which has no oracle row).

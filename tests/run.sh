@@ -179,13 +179,27 @@ t "boot: a guest that hangs once is booted again" 0 "^note: nvhe-mteoff: boot ti
 	BOOT_TIMEOUT=1 BOOT_RETRIES=1 bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h1.console"
 t "boot: BOOT_RETRIES must be a number" 1 "^error: BOOT_RETRIES must be a number, not 'x'" \
 	env QEMU="$FQ" FAKE_QEMU=hang BOOT_RETRIES=x bash "$S/pipeline/boot.sh" "$TMP/Image" "$TMP/initrd" nvhe off "$TMP/h2.console"
-t "parser: a boot that only hung before a clean boot passes, named" 0 "booted again after a hang: h1.hung1.console: hung in 'get-reg-list', 0 test results" \
+t "parser: a boot that only hung before a clean boot passes, named" 0 "booted again: h1.hung1.console: hung in 'get-reg-list', 0 test results" \
 	parse "$TMP/h1.console" --mode nvhe --mte off --hung "$TMP/h1.hung1.console"
 parse "$TMP/h1.console" --mode nvhe --mte off --hung "$TMP/h1.hung1.console" --json "$TMP/h1.json" >/dev/null
 t "summary: a cell booted again is named, and counted on the cells line" 0 \
-	"^  nvhe-mteoff: h1.hung1.console: hung in .*|^1/1 cells passed \(1 booted again after a hang; counts" \
+	"^  nvhe-mteoff: h1.hung1.console: hung in .*|^1/1 cells passed \(1 booted again; counts" \
 	python3 "$S/pipeline/summarize.py" --run t --out "$TMP/h1.summary" "$TMP/h1.json"
-ok "summary: the retried cell's note is in the summary file" grep -q "^Booted again after a hang" "$TMP/h1.summary"
+ok "summary: the retried cell's note is in the summary file" grep -q "^Booted again (after a hang" "$TMP/h1.summary"
+# A cell that failed its grade and was booted again (verify.sh FAIL_RETRIES).
+printf '%s\n' 'nvhe-mteoff: FAIL (mode: Hyp nVHE; 3 passed, 1 failed, 0 skipped)' \
+	'  nvhe-mteoff: mte_host_probe: failed (exit=1 unexpected failing sub-tests: host kernel log clean (1 bad line(s)))' \
+	'  nvhe-mteoff: | WARNING: CPU: 1 PID: 9 at x.c:1 f+0x0/0x4' >"$TMP/f1.failed1.verdict"
+t "parser: a boot after a failed grade passes on its own, the first verdict named" 0 \
+	"^  nvhe-mteoff: booted again: f1.failed1.console: failed its grade: mte_host_probe: failed \(exit=1 unexpected failing sub-tests: host kernel log clean \(1 bad line\(s\)\)\)$" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --failed "$TMP/f1.failed1.verdict" --json "$TMP/f1.json"
+t "summary: a cell booted again after a failed grade is named and counted" 0 \
+	"^  nvhe-mteoff: f1.failed1.console: failed its grade: .*|^1/1 cells passed \(1 booted again; counts" \
+	python3 "$S/pipeline/summarize.py" --run t --out "$TMP/f1.summary" "$TMP/f1.json"
+t "parser: the second boot is still graded: a failure there fails the cell" 1 "^  nvhe-mteoff: booted again: f1.failed1.console" \
+	parse "$FIX/console-hostfail.log" --mode nvhe --mte off --failed "$TMP/f1.failed1.verdict"
+t "parser: a missing first verdict is an error, not a pass" 2 "No such file" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --failed "$TMP/nonexistent.verdict"
 sed 's/^# selftests: kvm: get-reg-list$/[    9.000000] Internal error: Oops: 0000000096000004 [#1] SMP\n&/' \
 	"$FIX/console-boot-then-hang.log" >"$TMP/h3.hung1.console"
 t "parser: a hung boot that also oopsed fails the cell" 1 "the boot that hung \(h3.hung1.console\) also showed: .*Internal error: Oops" \
@@ -207,7 +221,7 @@ t "parser: a bare base's run that hung in an MTE test is booted again" 0 "hung i
 t "parser: the test a boot hung in had failed a sub-test: the cell fails" 1 "was in mte_host_probe, which had failed: GCR_EL1 read denied" \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --hung "$TMP/h6.hung1.console"
 printf 'nvhe off mte_host_probe pass|fail GCR_EL1\n' >"$TMP/h6.expect"
-t "parser: ... unless the expectation names that failure (a control run)" 0 "booted again after a hang: h6.hung1.console: hung in 'mte_host_probe'" \
+t "parser: ... unless the expectation names that failure (a control run)" 0 "booted again: h6.hung1.console: hung in 'mte_host_probe'" \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --expect "$TMP/h6.expect" --hung "$TMP/h6.hung1.console"
 { cat "$TMP/h5.hung1.console"; echo '[   30.000000] CPU: 1 PID: 90 Comm: mte_host_probe Not tainted'; } >"$TMP/h7.hung1.console"
 t "parser: a hung boot with our test in a stack dump fails a run of our series" 1 "has mte_probe or an mte_ test in a stack dump" \
@@ -697,6 +711,21 @@ kb "$D/logs/r/console" 1000 && kb "$D/other/x" 1000
 t "verify: the Disk line counts the shared store once" 0 \
 	'this run holds 8 MB in out/: tree 3 MB \(2 MB its own, .*build 3 MB, source copy 1 MB, logs and results 1 MB; out/ holds 9 MB in total' \
 	env HARNESS_OUT="$D" HARNESS_FREE_KB=1 bash -c '. "$1/lib.sh" && disk_usage "$2/base/s" "$2/trees/t" "$2/build/b" "$2/logs/r" "$2/results/r"' - "$S" "$D"
+
+# reach-report.py: a denial that only entered the wrong way is no reach.
+R=$TMP/reach
+mkdir -p "$R/entry" "$R/leak"
+rj() {
+	printf '{"cell": "nvhe-mteoff", "mode": "nvhe", "mte": "off", "tests": [{"name": "mte_host_probe", "subtests": [%s]}]}\n' "$2" >"$1/nvhe-mteoff.json"
+}
+rj "$R/entry" '{"name": "boot: MRS GCR_EL1: failed on 4 of 4 CPU(s) (cpu 0 1 2 3) [exception entry only]", "ok": false}, {"name": "boot: STG denied on 4 CPU(s)", "ok": true}'
+rj "$R/leak" '{"name": "boot: MRS GCR_EL1: failed on 4 of 4 CPU(s) (cpu 0 1 2 3)", "ok": false}, {"name": "boot: STG denied on 4 CPU(s)", "ok": true}'
+t "reach-report: an entry-only failure is no reach" 0 '^host EL1 reached no MTE state' \
+	python3 "$S/proof/reach-report.py" "$R/entry"
+t "reach-report: a register reached, no empty tag list" 0 '^with arm64.nomte, host EL1 still reached the MTE registers \(MRS GCR_EL1\) in nvhe-mteoff$' \
+	python3 "$S/proof/reach-report.py" "$R/leak"
+t "reach-report: --check wants every boot probe reached" 1 'not every boot probe reached MTE state' \
+	python3 "$S/proof/reach-report.py" "$R/leak" --check
 
 echo "1..$N"
 echo "$((N - FAILED)) passed, $FAILED failed"

@@ -14,6 +14,11 @@ of the test it hung in, and with --strict-hang (runs of our series) if it
 hung in one of our MTE tests or with mte_probe in a stack dump; the JSON's
 "retried" list says where each such boot hung.
 
+--failed names the verdict of an earlier boot of the same cell that failed
+its grade (verify.sh FAIL_RETRIES, runs without our series): this boot is
+graded on its own, and the JSON's "retried" list says why that one failed,
+so that the summary names every cell that needed a second boot.
+
 Writes the KTAP stream (--ktap) and a JSON result (--json) and prints a
 one-line verdict plus the reasons of a failure. Exit status: 0 when the
 cell met every expectation, 1 when it did not, 2 on usage errors.
@@ -34,6 +39,7 @@ MTE) only: a non-VHE MTE test that skips on an MTE CPU checked nothing.
 import argparse
 import fnmatch
 import json
+import os
 import re
 import sys
 
@@ -316,6 +322,18 @@ def parse_console(text):
     return res
 
 
+def failed_note(path, cell):
+    """The "retried" note of an earlier boot that failed its grade: the
+    console it graded and the reasons its verdict gave (parse-cell.py's
+    own lines "  CELL: why"), in one line."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    why = [ln[len(cell) + 4:] for ln in lines[1:] if ln.startswith(f"  {cell}: ")
+           and not ln.startswith(f"  {cell}: | ")]
+    name = os.path.basename(path).replace(".verdict", ".console")
+    return f"{name}: failed its grade: " + ("; ".join(why[:4]) or (lines[0] if lines else "no verdict"))
+
+
 def noted(t, why):
     """The test t with why added to its directive (why it fails the cell)."""
     return dict(t, directive=(t["directive"] + " " if t["directive"] else "") + why)
@@ -566,6 +584,8 @@ def main():
                     help="a test that must be in the run (repeatable)")
     ap.add_argument("--hung", action="append", default=[],
                     help="the console of an earlier boot of the cell that timed out")
+    ap.add_argument("--failed",
+                    help="the verdict of an earlier boot of the cell that failed its grade")
     ap.add_argument("--strict-hang", action="store_true",
                     help="a run of our series: a hang in an MTE test is a finding")
     args = ap.parse_args()
@@ -592,6 +612,12 @@ def main():
         if more:
             problems += more
             ok = boot_ok = False
+    if args.failed:
+        try:
+            retried.append(failed_note(args.failed, cell))
+        except OSError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     if args.ktap:
         with open(args.ktap, "w", encoding="utf-8") as f:
             f.write("\n".join(res["ktap"]) + ("\n" if res["ktap"] else ""))
@@ -615,7 +641,7 @@ def main():
     for p in problems:
         print(f"  {cell}: {p}")
     for r in retried:
-        print(f"  {cell}: booted again after a hang: {r}")
+        print(f"  {cell}: booted again: {r}")
     for o in res["oops"][:20]:
         print(f"  {cell}: | {o}")
     return 0 if ok else 1

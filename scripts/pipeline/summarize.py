@@ -71,13 +71,14 @@ def main():
                 lines.append(f"  {c['cell']}: {p}")
     retried = [(c["cell"], r) for c in cells for r in c.get("retried", [])]
     if retried:
-        lines += ["", "Booted again after a hang (boot.sh BOOT_RETRIES):"]
+        lines += ["", "Booted again (after a hang: boot.sh BOOT_RETRIES; "
+                  "after a failed grade: verify.sh FAIL_RETRIES):"]
         lines += [f"  {cell}: {r}" for cell, r in retried]
     if args.disk:
         lines += ["", args.disk]
     again = len({cell for cell, _ in retried})
     lines += ["", f"{len(cells) - len(bad)}/{len(cells)} cells passed "
-              + (f"({again} booted again after a hang; " if again else "(")
+              + (f"({again} booted again; " if again else "(")
               + "counts: one boot check per cell + each top-level test)"]
     lines.append(f"{total['passed']} passed, {total['failed']} failed, "
                  f"{total['skipped']} skipped")

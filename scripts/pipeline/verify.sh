@@ -8,7 +8,9 @@
 # Env: KSRC KVER SERIES MODES MTE KCONFIG JOBS EXPECT BOOT_TIMEOUT RERUN QEMU
 # BOOT_JOBS (parallel QEMU boots, default JOBS), BOOT_RETRIES (see boot.sh;
 # default 1 for SERIES=none, 0 for our series; parse-cell.py grades the
-# hung consoles too), LABEL (name of the run's
+# hung consoles too), FAIL_RETRIES (a cell that failed its grade is booted
+# once more: default 1 for SERIES=none, 0 for our series; the first
+# verdict is kept and named in the summary), LABEL (name of the run's
 # results/logs directory instead of <version>-<series>), PATCHES, SMOKE,
 # VARIANT (see prepare-tree.sh and mkinitramfs.sh), LAVA_DEVICE_TYPE and
 # LAVA_URL (--lava).
@@ -50,11 +52,17 @@ RERUN=${RERUN:-0}
 BOOT_JOBS=${BOOT_JOBS:-$JOBS}
 # A hung boot is booted again only where no series of ours is in the kernel
 # (bare bases, the 7.3 oracle): there a hang says nothing about the series.
+# So is a cell that failed its grade there (FAIL_RETRIES): its first
+# verdict and console are kept, and the second boot is graded with the
+# first verdict named in it, so that a retry is never silent.
 if [ "$SERIES" = none ]; then
 	export BOOT_RETRIES=${BOOT_RETRIES:-1}
+	FAIL_RETRIES=${FAIL_RETRIES:-1}
 else
 	export BOOT_RETRIES=${BOOT_RETRIES:-0}
+	FAIL_RETRIES=${FAIL_RETRIES:-0}
 fi
+case $FAIL_RETRIES in 0 | 1) ;; *) die "FAIL_RETRIES must be 0 or 1, not '$FAIL_RETRIES'" ;; esac
 # What to do once the run is built: boot and grade the matrix (default),
 # or --shell CELL (make shell), --lava (make lava), --lava-run CELL (make
 # lava-run). Arguments, not the environment: a variable left set in a
@@ -169,12 +177,14 @@ cell_specs() {
 cell_key() {
 	[ -n "${SPEC[$1]:-}" ] || die "no command line for cell $1"
 	{
-		echo "$RUN_KEY ${BOOT_TIMEOUT:-180} ${BOOT_RETRIES:-0}"
+		echo "$RUN_KEY ${BOOT_TIMEOUT:-180} ${BOOT_RETRIES:-0} $FAIL_RETRIES"
 		printf '%s' "${SPEC[$1]}"
 	} | sha1sum | cut -c1-16
 }
 
-# boot_cell MODE MTE: boot one cell unless an identical boot is cached.
+# boot_cell MODE MTE [again]: boot one cell unless an identical boot is
+# cached; "again": the boot after a failed grade (retry_failed), which
+# keeps the first boot's failed1 files.
 boot_cell() {
 	local mode=$1 mte=$2 cell=$1-mte$2 key console t0
 	console=$LOGS/$cell.console
@@ -187,8 +197,9 @@ boot_cell() {
 		stage "boot: $cell (cached console, RERUN=1 to boot again)"
 		return 0
 	fi
-	stage "boot: $cell"
+	stage "boot: $cell${3:+ (again: its first boot failed its grade)}"
 	rm -f "$LOGS/$cell.key" "$console" "$LOGS/$cell".hung[0-9]*.console
+	[ "${3:-}" = again ] || rm -f "$LOGS/$cell.failed1.console" "$LOGS/$cell.failed1.verdict"
 	t0=$(date +%s)
 	if bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
 		echo "$key" >"$LOGS/$cell.key"
@@ -211,6 +222,7 @@ grade_cell() {
 	for f in "$LOGS/$cell".hung[0-9]*.console; do
 		[ ! -f "$f" ] || args+=(--hung "$f")
 	done
+	[ ! -f "$LOGS/$cell.failed1.verdict" ] || args+=(--failed "$LOGS/$cell.failed1.verdict")
 	[ "$SERIES" = none ] || args+=(--strict-hang)
 	# Our tests must all be in the run, whatever the smoke set.
 	args+=(--require mte_host_probe --require mte_guest --require mte_userspace)
@@ -224,7 +236,8 @@ grade_cell() {
 	# The same console(s), grader and arguments grade the same: reuse.
 	key=$( {
 		printf '%s\n' "${args[@]}"
-		sha1sum "$LOGS/$cell.console" "$LOGS/$cell".hung[0-9]*.console "$SCRIPTS/pipeline/parse-cell.py" \
+		sha1sum "$LOGS/$cell.console" "$LOGS/$cell".hung[0-9]*.console "$LOGS/$cell".failed1.verdict \
+			"$SCRIPTS/pipeline/parse-cell.py" \
 			"${EXPECTS[@]}" 2>/dev/null
 	} | sha1sum | cut -c1-16)
 	if [ -f "$RESULTS/$cell.json" ] && [ -f "$RESULTS/$cell.verdict" ] &&
@@ -264,6 +277,49 @@ boot_all() {
 	done
 	for p in "${pids[@]}"; do
 		wait "$p" || true
+	done
+}
+
+# retry_failed: FAIL_RETRIES=1: boot once more, BOOT_JOBS at a time, each
+# cell that failed its grade and was not booted again already; its first
+# console and verdict become CELL.failed1.*, the new boot is graded with
+# that verdict (parse-cell.py --failed), which the summary then names.
+retry_failed() {
+	local mode mte cell again=() pids=() p
+	[ "$FAIL_RETRIES" = 1 ] || return 0
+	for mode in $MODES; do
+		for mte in $MTE; do
+			cell=$mode-mte$mte
+			[ ! -f "$LOGS/$cell.failed1.verdict" ] || continue
+			[ -f "$RESULTS/$cell.verdict" ] || continue
+			head -n1 "$RESULTS/$cell.verdict" | grep -q ": PASS " && continue
+			[ -f "$LOGS/$cell.console" ] || continue
+			mv "$RESULTS/$cell.verdict" "$LOGS/$cell.failed1.verdict"
+			mv "$LOGS/$cell.console" "$LOGS/$cell.failed1.console"
+			rm -f "$LOGS/$cell.key" "$LOGS/$cell.boot" "$RESULTS/$cell.gradekey" "$RESULTS/$cell.json"
+			again+=("$mode $mte")
+		done
+	done
+	[ "${#again[@]}" -gt 0 ] || return 0
+	for cell in "${again[@]}"; do
+		while [ "$(jobs -rp | grep -cvx "${DU:-0}")" -ge "$BOOT_JOBS" ]; do
+			wait -n || true
+		done
+		# shellcheck disable=SC2086 # "MODE MTE": two words
+		boot_cell $cell again &
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || true
+	done
+	CELLS=()
+	for mode in $MODES; do
+		for mte in $MTE; do
+			grade_cell "$mode" "$mte" >/dev/null
+		done
+	done
+	for cell in "${again[@]}"; do
+		cat "$RESULTS/${cell% *}-mte${cell#* }.verdict"
 	done
 }
 
@@ -416,6 +472,7 @@ main() {
 			grade_cell "$mode" "$mte"
 		done
 	done
+	retry_failed
 	stage "summary: $RUN"
 	# A bare base is a control: say in plain words what the host reached.
 	[ "$SERIES" = none ] && echo "Host MTE reach: $(python3 "$SCRIPTS/proof/reach-report.py" "$RESULTS")"

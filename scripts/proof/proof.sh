@@ -71,22 +71,27 @@ record() {
 }
 
 # explain LOG: why a verify run failed, in a few lines that reach CI's
-# output: its error lines, failing cells and tests, and a hung boot's tail.
+# output: its error lines, failing cells with parse-cell.py's reasons (the
+# indented "  CELL: TEST: ..." lines), failing tests, and a hung boot's tail.
 explain() {
 	echo "--- $1 (what failed):" >&2
-	grep -E '^error:|^  \| |^REGRESSION|: FAIL|BAD:|not ok|timed out|Kernel panic|Internal error|BUG:|WARNING:|warning:' \
+	grep -E '^error:|^  \| |^  [a-z0-9-]+-mte[a-z]+: |^REGRESSION|: FAIL|BAD:|not ok|timed out|Kernel panic|Internal error|BUG:|WARNING:|warning:' \
 		"$1" 2>/dev/null | head -n 60 >&2 || true
 	tail -n 5 "$1" >&2 2>/dev/null || true
 }
 
-# retried LOG: " (booted again after a hang: CELLS)" for the cells a verify
-# run booted again (boot.sh BOOT_RETRIES; its summary's "Booted again after
-# a hang" section), else nothing, so that a row never hides a retry.
+# retried LOG: " (booted again: CELLS)" for the cells a verify run booted
+# again (after a hang: boot.sh BOOT_RETRIES; after a failed grade:
+# verify.sh FAIL_RETRIES; its summary's "Booted again" section), else
+# nothing, so that a row never hides a retry. The section's lines, which
+# say why, go to standard error: they reach CI's output.
 retried() {
 	local again
-	again=$(awk '/^Booted again after a hang/ { s = 1; next } s && /^$/ { s = 0 }
+	awk '/^Booted again/ { s = 1; next } s && /^$/ { s = 0 }
+		s && /^  [a-z-]+-mte[a-z]+: / { print }' "$1" | sed "s|^|$(basename "$1"): |" >&2
+	again=$(awk '/^Booted again/ { s = 1; next } s && /^$/ { s = 0 }
 		s && /^  [a-z-]+-mte[a-z]+: / { sub(/:$/, "", $1); print $1 }' "$1" | sort -u | tr '\n' ' ')
-	echo "${again:+ (booted again after a hang: ${again% })}"
+	echo "${again:+ (booted again: ${again% })}"
 }
 
 # verdict LOG: a verify run's last line and what retried says.
@@ -193,12 +198,12 @@ row_mainline() {
 	local lazy="nvhe-lazy hvhe-lazy"
 	# Only what the row states: no series, variant or expectation of the
 	# caller's make command line may leak into its runs.
-	local clean=(env -u PATCHES -u VARIANT -u KCONFIG -u EXPECT -u BOOT_RETRIES -u MTE -u MODES)
+	local clean=(env -u PATCHES -u VARIANT -u KCONFIG -u EXPECT -u BOOT_RETRIES -u FAIL_RETRIES -u MTE -u MODES)
 	[ "$KVER" = 6.12 ] || die "ROWS: the mainline row (7.3) is run with KVER=6.12"
 	stage "proof: verify KVER=7.3 SERIES=none MODES='$lazy' MTE=off (the bug)"
 	rm -rf "$OUT/results/7.3-oracle-lazy"
 	"${clean[@]}" KVER=7.3 SERIES=none LABEL=7.3-oracle-lazy SMOKE=/dev/null MODES="$lazy" \
-		MTE=off BOOT_TIMEOUT=90 BOOT_RETRIES=0 bash "$SCRIPTS/pipeline/verify.sh" \
+		MTE=off BOOT_TIMEOUT=90 BOOT_RETRIES=0 FAIL_RETRIES=0 bash "$SCRIPTS/pipeline/verify.sh" \
 		>"$PROOF/oracle-lazy.log" 2>&1 || true
 	for cell in $lazy; do
 		if hung_in_probe "$OUT/results/7.3-oracle-lazy" "$cell-mteoff" 2>/dev/null; then

@@ -121,7 +121,7 @@ def run_section(results, run, heading):
     out.append("\nOur tests, per cell:\n")
     out.append(table(["cell"] + OURS, rows))
     problems = [f"- ``{c['cell']}``: {p}" for c in cells for p in c["problems"]]
-    problems += [f"- ``{c['cell']}``: booted again after a hang: {r}"
+    problems += [f"- ``{c['cell']}``: booted again: {r}"
                  for c in cells for r in c.get("retried", [])]
     if problems:
         out.append("\nReasons given by the grader:\n")
