@@ -137,13 +137,13 @@ family_modes() {
 # matrix leaves out: KVM holding EL2 only while a VM exists
 # (kvm.enable_virt_at_load=0, from 6.12; 6.1's nVHE always does that),
 # each non-VHE mode booted with maxcpus=2 (-late), whose other CPUs
-# come up for the first time after KVM's init, and hibernation in the
-# non-protected non-VHE modes (-hib; pKVM refuses to hibernate; not yet
-# run on 6.1).
+# come up for the first time after KVM's init, and hibernation (-hib) and
+# kexec (-kexec) in the non-protected non-VHE modes (pKVM refuses to
+# hibernate and cannot be torn down for a kexec; neither yet run on 6.1).
 family_extra_modes() {
 	case $1 in
 	6.1) echo "nvhe-late protected-nvhe-late" ;;
-	*) echo "nvhe-lazy hvhe-lazy nvhe-late hvhe-late protected-late protected-nvhe-late nvhe-hib hvhe-hib" ;;
+	*) echo "nvhe-lazy hvhe-lazy nvhe-late hvhe-late protected-late protected-nvhe-late nvhe-hib hvhe-hib nvhe-kexec hvhe-kexec" ;;
 	esac
 }
 

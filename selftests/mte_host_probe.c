@@ -472,18 +472,27 @@ static void describe_exc(const struct result *r, char *buf, size_t len)
 }
 
 /*
+ * What kind of failure a probe result is, so that the sub-test's name can
+ * say it: FAIL_PLAIN, the access went through where it had to be denied
+ * (a leak), or a control that did not see access; FAIL_ENTRY, the access
+ * was denied (one exception on the instruction, nothing leaked) but the
+ * exception's entry differs from the architecture's (see check_entry());
+ * FAIL_OTHER, neither: the probe's set-up did not take, or it saw
+ * exceptions a denial does not raise.
+ */
+enum fail_kind { FAIL_PLAIN, FAIL_ENTRY, FAIL_OTHER };
+
+/*
  * Check one probe result against the expectation. Returns true if it
- * conforms; *why describes a failure. *entry_only tells a failure in which
- * the access was denied (one exception, nothing leaked) but the exception's
- * entry differs from the architecture's (see check_entry()).
+ * conforms; *why describes a failure and *kind says which kind it is.
  */
 static bool check_result(const struct probe *p, int cpu, const struct result *r,
-			 char *why, size_t len, bool *entry_only)
+			 char *why, size_t len, enum fail_kind *kind)
 {
 	char exc[160], diff[768];
 
 	describe_exc(r, exc, sizeof(exc));
-	*entry_only = false;
+	*kind = FAIL_PLAIN;
 
 	switch (p->kind) {
 	case K_MRS:
@@ -492,8 +501,9 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 
 			if (entry && r->val == r->poison)
 				return true;
-			*entry_only = r->exc == 1 && r->val == r->poison &&
-				      setup_ok(r);
+			if (r->val == r->poison)
+				*kind = r->exc == 1 && !r->elr_off && setup_ok(r) ?
+					FAIL_ENTRY : FAIL_OTHER;
 			snprintf(why, len,
 				 "cpu%d %s in %s with MTE off: expected the UNDEF of a CPU without MTE2, destination untouched; saw %s, destination=0x%llx%s;%s",
 				 cpu, p->what, mode, exc, r->val,
@@ -514,7 +524,9 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 		if (expect == EXPECT_DENIED) {
 			if (check_entry(p, r, diff, sizeof(diff)))
 				return true;
-			*entry_only = r->exc == 1 && setup_ok(r);
+			if (r->exc)
+				*kind = r->exc == 1 && !r->elr_off && setup_ok(r) ?
+					FAIL_ENTRY : FAIL_OTHER;
 			snprintf(why, len,
 				 "cpu%d %s in %s with MTE off: expected the UNDEF of a CPU without MTE2; saw %s (write of 0x%llx %s);%s",
 				 cpu, p->what, mode, exc, r->val,
@@ -539,6 +551,7 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 			snprintf(why, len,
 				 "cpu%d %s in %s: the tag set-up did not take effect (module setup=0x%llx: 1 SCTLR_EL1.ATA, 2 MAIR, 4 AT fault, 8 PAR attribute)",
 				 cpu, p->what, mode, r->setup);
+			*kind = FAIL_OTHER;
 			return false;
 		}
 		if (expect == EXPECT_DENIED) {
@@ -553,6 +566,7 @@ static bool check_result(const struct probe *p, int cpu, const struct result *r,
 					 "cpu%d %s in %s with MTE off: expected no exception and tag 0, saw %s and %lld set-up/check exception(s); tag read back %lld",
 					 cpu, p->what, mode, exc, r->aux_exc,
 					 r->tag);
+				*kind = FAIL_OTHER;
 				return false;
 			}
 			if (r->tag == 0)
@@ -587,7 +601,7 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 	for (i = 0; i < NR_PROBES; i++) {
 		const struct probe *p = &probes[i];
 		int fails = 0, ran = 0, hw_missing = -1, off = 0;
-		bool denial_failed = false;
+		bool plain = false, other = false;
 
 		bad[0] = '\0';
 		if (!nr) {
@@ -597,7 +611,7 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 		}
 
 		for (c = 0; c < nr; c++) {
-			bool entry_only;
+			enum fail_kind kind;
 
 			ret = run_probe(cpus[c], p, &r, line, sizeof(line));
 			if (ret) {
@@ -608,7 +622,7 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 					off += snprintf(bad + off, sizeof(bad) - off,
 							" %d", cpus[c]);
 				fails++;
-				denial_failed = true;
+				other = true;
 				continue;
 			}
 			if (verbose)
@@ -632,9 +646,10 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 				continue;
 			}
 			ran++;
-			if (check_result(p, cpus[c], &r, why, sizeof(why), &entry_only))
+			if (check_result(p, cpus[c], &r, why, sizeof(why), &kind))
 				continue;
-			denial_failed |= !entry_only;
+			plain |= kind == FAIL_PLAIN;
+			other |= kind == FAIL_OTHER;
 			if (fails++ < MAX_ERRS_SHOWN)
 				ksft_print_msg("%s: %s [%s]\n", phase, why,
 					       line + 1);
@@ -645,12 +660,14 @@ static void probe_phase(const char *phase, const int *cpus, int nr,
 
 		/*
 		 * The result names the kind of failure, so that an expectation
-		 * can accept a wrong exception entry without accepting a leak.
+		 * can accept a wrong exception entry without accepting a leak,
+		 * and a probe that could not run or saw neither a leak nor a
+		 * denial is not taken for a leak. Any plain failure wins.
 		 */
 		if (fails)
 			ksft_test_result_fail("%s: %s: failed on %d of %d CPU(s) (cpu%s)%s\n",
 					      phase, p->what, fails, nr, bad,
-					      denial_failed ? "" :
+					      plain ? "" : other ? " [probe error]" :
 					      " [exception entry only]");
 		else if (!ran)
 			ksft_test_result_skip(MSG_NO_FEAT_MTE_CPU,

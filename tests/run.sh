@@ -198,6 +198,10 @@ t "summary: a cell booted again after a failed grade is named and counted" 0 \
 	python3 "$S/pipeline/summarize.py" --run t --out "$TMP/f1.summary" "$TMP/f1.json"
 t "parser: the second boot is still graded: a failure there fails the cell" 1 "^  nvhe-mteoff: booted again: f1.failed1.console" \
 	parse "$FIX/console-hostfail.log" --mode nvhe --mte off --failed "$TMP/f1.failed1.verdict"
+printf '%s\n' 'nvhe-mteoff: PASS (mode: Hyp nVHE; 4 passed, 0 failed, 0 skipped)' >"$TMP/f2.failed1.verdict"
+t "parser: a first boot that passes when graded again is still named" 0 \
+	"booted again: f2.failed1.console: failed the grading it had then; passes this one" \
+	parse "$FIX/console-pass.log" --mode nvhe --mte off --failed "$TMP/f2.failed1.verdict"
 t "parser: a missing first verdict is an error, not a pass" 2 "No such file" \
 	parse "$FIX/console-pass.log" --mode nvhe --mte off --failed "$TMP/nonexistent.verdict"
 sed 's/^# selftests: kvm: get-reg-list$/[    9.000000] Internal error: Oops: 0000000096000004 [#1] SMP\n&/' \
@@ -373,6 +377,49 @@ t "parser: the restore kernel must have loaded the image" 1 'restore kernel did 
 	parse <(grep -v 'Image loading done' "$HOFF") --mode nvhe-hib --mte off --want-mte no
 t "parser: mte_userspace must have hibernated in its across test" 1 "ran no passing 'across' test" \
 	parse <(sed "s/# ok 1 across '/# ok 1 acrosz '/" "$HOFF") --mode nvhe-hib --mte off --want-mte no
+
+# Kexec cells: one boot of two kernels, the second graded (trimmed real
+# consoles of 6.12 + series).
+KON=$FIX/console-kexec-mteon.log
+KOFF=$FIX/console-kexec-mteoff.log
+t "parser: a kexec cell (nomte -> MTE) passes" 0 '^nvhe-kexec-mteon: PASS \(mode: Hyp nVHE; 4 passed' \
+	parse "$KON" --mode nvhe-kexec --mte on --want-mte yes
+t "parser: a kexec cell (MTE -> nomte) passes" 0 '^hvhe-kexec-mteoff: PASS \(mode: Hyp hVHE; 4 passed' \
+	parse "$KOFF" --mode hvhe-kexec --mte off --want-mte no
+t "parser: a kexec cell without the mark has no second kernel" 1 'kexec cell: no second kernel' \
+	parse <(grep -v '^# harness: kexec' "$KON") --mode nvhe-kexec --mte on --want-mte yes
+t "parser: the first kernel must be in the other MTE state" 1 'the first kernel uses MTE, as the second does' \
+	parse <(sed '/^# harness: kexec/i\
+[    0.000000] CPU features: detected: Memory Tagging Extension' "$KON") --mode nvhe-kexec --mte on --want-mte yes
+t "parser: the second kernel's MTE state is the cell's" 1 'kexec cell: the second kernel does not use MTE, but the cell is MTE on' \
+	parse <(awk '/^# harness: kexec/ { r = 1 } !(r && /Memory Tagging/)' "$KON") --mode nvhe-kexec --mte on
+t "parser: the first kernel must reach the cell's KVM mode" 1 "the first kernel reached KVM mode 'Hyp hVHE'" \
+	parse <(awk '/^# harness: kexec/ { r = 1 } !r && /mode initialized/ { sub(/Hyp nVHE/, "Hyp hVHE") } 1' "$KON") \
+	--mode nvhe-kexec --mte on --want-mte yes
+t "parser: the KVM mode of the cell is the second kernel's" 1 "wrong KVM mode: reached 'Hyp hVHE'" \
+	parse <(awk '/^# harness: kexec/ { r = 1 } r && /mode initialized/ { sub(/Hyp nVHE/, "Hyp hVHE") } 1' "$KON") \
+	--mode nvhe-kexec --mte on --want-mte yes
+t "parser: the second kernel must have boot.sh's command line" 1 'no .Kernel command line:. with harness.kexec=second' \
+	parse <(sed 's/harness.kexec=second/harness.kexec=other/' "$KON") --mode nvhe-kexec --mte on --want-mte yes
+t "parser: a kexec mark printed after the tests started is not one" 1 'kexec cell: no second kernel' \
+	parse <(grep -v '^# harness: kexec' "$KON" | sed '/^TAP version 13/a\
+# harness: kexec: the second kernel boots') --mode nvhe-kexec --mte on --want-mte yes
+t "parser: a first kernel that could not kexec says why" 1 'no second kernel .*: kexec: kexec_file_load: Device or resource busy' \
+	parse <(sed '/^# harness: kexec/,$d' "$KON"; echo 'kexec: kexec_file_load: Device or resource busy'
+		echo '# harness: kexec: the first kernel could not boot the second') --mode nvhe-kexec --mte on --want-mte yes
+t "parser: the first kernel must log its KVM teardown" 1 'did not log its KVM teardown' \
+	parse <(awk '/^# harness: kexec/ { r = 1 } !(r && !s && /exiting hardware virtualization/); /harness.kexec=second/ { s = 1 }' "$KON") \
+	--mode nvhe-kexec --mte on --want-mte yes
+t "parser: a nomte kernel of a kexec cell must say MTE was forced off" 1 'the first kernel, booted with arm64.nomte, did not log' \
+	parse <(awk '/^# harness: kexec/ { r = 1 } !(!r && /forced to 0/)' "$KON") --mode nvhe-kexec --mte on --want-mte yes
+{ sed -n '1,/harness.kexec=second/p' "$KON"; } >"$TMP/k1.hung1.console"
+t "parser: a run of our series that hung in the kexec fails" 1 'hung between the two kernels of the kexec' \
+	parse "$KON" --mode nvhe-kexec --mte on --want-mte yes --strict-hang --hung "$TMP/k1.hung1.console"
+t "parser: a bare base's run that hung in the kexec is booted again, named" 0 'booted again: k1.hung1.console: hung in the kexec' \
+	parse "$KON" --mode nvhe-kexec --mte on --want-mte yes --hung "$TMP/k1.hung1.console"
+t "parser: a first kernel that oopsed fails the cell" 1 'Internal error: Oops' \
+	parse <(sed '/^# harness: kexec/i\
+[    1.000000] Internal error: Oops: 0000000096000004 [#1] SMP' "$KON") --mode nvhe-kexec --mte on --want-mte yes
 t "boot: unknown mode is refused" 1 "^error: unknown mode 'hvhe2'" \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - hvhe2 on -
 t "boot: unknown MTE value is refused" 1 "^error: MTE must be 'on', 'off' or 'forced'" \
@@ -680,6 +727,23 @@ hib_cmdlines_match() {
 	done
 }
 ok "boot: PRINT_CMDLINE=all gives a hibernation cell both boots' lines" hib_cmdlines_match
+t "boot: a kexec cell: second kernel, machine without ITS, first kernel in the other MTE state" 0 \
+	'^console=ttyAMA0 panic=-1 harness.kexec=second kvm-arm.mode=nvhe arm64_sw.hvhe=1 virt,virtualization=on,mte=on,gic-version=3,its=off kexec from: console=ttyAMA0 panic=-1 harness.kexec=first kvm-arm.mode=nvhe arm64_sw.hvhe=1 arm64.nomte$' \
+	bash -c "PRINT_CMDLINE=1 bash $S/pipeline/boot.sh - - hvhe-kexec on - | tr '\n' ' ' | sed 's/ \$//'"
+t "boot: PRINT_CMDLINE=all names a kexec cell's three lines" 0 '^3$' \
+	bash -c "PRINT_CMDLINE=all bash $S/pipeline/boot.sh - - 'nvhe nvhe-kexec' off - | grep -c '^nvhe-kexec-mteoff '"
+t "boot: a kexec cell is not forced" 1 "^error: a kexec cell's MTE is 'on' or 'off'" \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - nvhe-kexec forced -
+t "boot: protected mode has no kexec cell" 1 "^error: unknown mode 'protected-kexec'" \
+	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-kexec on -
+t "verify: a kexec cell has no shell, refused before building" 1 '^error: a hibernation or kexec cell has no shell' \
+	bash "$S/pipeline/verify.sh" --shell hvhe-kexec-mteoff
+t "verify: kexec modes are not mixed with the default ones" 1 '^error: hibernation and kexec modes' \
+	env MODES="nvhe nvhe-kexec" bash "$S/pipeline/verify.sh"
+t "verify: FAIL_RETRIES=1 is refused for our series" 1 '^error: FAIL_RETRIES=1 is for runs without our series' \
+	env FAIL_RETRIES=1 bash "$S/pipeline/verify.sh"
+t "verify: FAIL_RETRIES takes 0 or 1" 1 "^error: FAIL_RETRIES must be 0 or 1, not '2'" \
+	env SERIES=none FAIL_RETRIES=2 bash "$S/pipeline/verify.sh"
 t "boot: a hibernation cell's restore kernel has the other MTE state" 0 \
 	'harness.hib=suspend kvm-arm.mode=nvhe arm64_sw.hvhe=1 arm64.nomte restore: .*harness.hib=restore kvm-arm.mode=nvhe arm64_sw.hvhe=1 resume=/dev/vda$' \
 	bash -c "PRINT_CMDLINE=1 bash $S/pipeline/boot.sh - - hvhe-hib off - | tr '\n' ' ' | sed 's/ \$//'"
@@ -689,13 +753,13 @@ t "boot: a hibernation cell is not forced" 1 "^error: a hibernation cell's MTE i
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - nvhe-hib forced -
 t "boot: protected mode has no hibernation cell" 1 "^error: unknown mode 'protected-hib'" \
 	env PRINT_CMDLINE=1 bash "$S/pipeline/boot.sh" - - protected-hib on -
-t "verify: hibernation modes are not mixed with the others" 1 '^error: hibernation modes \(\*-hib\) need KCONFIG=hibernate' \
+t "verify: hibernation modes are not mixed with the others" 1 '^error: hibernation and kexec modes \(\*-hib, \*-kexec\) need KCONFIG=hibernate' \
 	env MODES="nvhe nvhe-hib" bash "$S/pipeline/verify.sh"
-t "verify: a hibernation run has no LAVA job, refused before building" 1 '^error: hibernation cells boot twice: no LAVA job' \
+t "verify: a hibernation run has no LAVA job, refused before building" 1 '^error: hibernation and kexec cells boot two kernels: no LAVA job' \
 	env MODES="nvhe-hib" MTE="off on" bash "$S/pipeline/verify.sh" --lava
-t "verify: a hibernation cell has no shell, refused before building" 1 '^error: a hibernation cell has no shell' \
+t "verify: a hibernation cell has no shell, refused before building" 1 '^error: a hibernation or kexec cell has no shell' \
 	bash "$S/pipeline/verify.sh" --shell nvhe-hib-mteon
-t "verify: hibernation modes take no forced cell" 1 '^error: hibernation modes take MTE="off on"' \
+t "verify: hibernation modes take no forced cell" 1 '^error: hibernation and kexec modes take MTE="off on"' \
 	env MODES="nvhe-hib" MTE="on forced" bash "$S/pipeline/verify.sh"
 t "boot: PRINT_CMDLINE=all fails on a bad mode" nz "unknown mode 'bogus'" \
 	env PRINT_CMDLINE=all bash "$S/pipeline/boot.sh" - - "nvhe bogus" on -
@@ -726,6 +790,12 @@ t "reach-report: a register reached, no empty tag list" 0 '^with arm64.nomte, ho
 	python3 "$S/proof/reach-report.py" "$R/leak"
 t "reach-report: --check wants every boot probe reached" 1 'not every boot probe reached MTE state' \
 	python3 "$S/proof/reach-report.py" "$R/leak" --check
+mkdir -p "$R/err"
+rj "$R/err" '{"name": "boot: MRS GCR_EL1: failed on 1 of 4 CPU(s) (cpu 2) [probe error]", "ok": false}, {"name": "boot: STG: failed on 4 of 4 CPU(s) (cpu 0 1 2 3)", "ok": false}'
+t "reach-report: a probe that could not run is no reach, and fails --check" 1 '^negative control incomplete: nvhe-mteoff: not every boot probe reached' \
+	python3 "$S/proof/reach-report.py" "$R/err" --check
+t "reach-report: --check fails when every failure was entry-only" 1 '^host EL1 reached no MTE state' \
+	python3 "$S/proof/reach-report.py" "$R/entry" --check
 
 echo "1..$N"
 echo "$((N - FAILED)) passed, $FAILED failed"

@@ -11,6 +11,9 @@
 # mte_userspace hibernate through /hibernate in the middle of its run;
 # harness.hib=restore is the restore kernel, whose /init runs only when it
 # found no image to resume: it says so and powers off, with no results.
+# Kexec cells: harness.kexec=first is the first kernel, which runs no test
+# and boots the second one from the cell's disk with /kexec (guest-kexec.c);
+# the second kernel (harness.kexec=second) runs the tests.
 # shellcheck disable=SC2039,SC3043
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox mount -t proc proc /proc
@@ -31,12 +34,14 @@ echo 7 >/proc/sys/kernel/printk
 timeout=
 shell=0
 hib=
+kexec=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	harness.timeout=*) timeout=${arg#harness.timeout=} ;;
 	harness.shell=1) shell=1 ;;
 	harness.hib=*) hib=${arg#harness.hib=} ;;
+	harness.kexec=*) kexec=${arg#harness.kexec=} ;;
 	esac
 done
 case $hib in
@@ -46,6 +51,11 @@ restore)
 	poweroff -f
 	;;
 esac
+if [ "$kexec" = first ]; then
+	/kexec
+	echo "# harness: kexec: the first kernel could not boot the second"
+	poweroff -f
+fi
 
 # run_tests: kselftest's own runner (run_kselftest.sh, unmodified, from
 # kselftest-install) on the tests of /tests.txt ("collection:test" lines),

@@ -2,7 +2,8 @@
 # mkinitramfs.sh BUILD OUTPUT: pack the guest initramfs (cpio newc,
 # uncompressed): busybox-static, the runner's tools from Debian's arm64
 # packages (out/guest-tools/, deps.sh), /init (scripts/pipeline/guest-init.sh)
-# and its /results.awk, /hibernate (guest-hibernate.sh), and under
+# and its /results.awk, /hibernate (guest-hibernate.sh), for KCONFIG=hibernate
+# /kexec (guest-kexec.c, built static here), and under
 # /kselftest/ a slice of BUILD/kselftest/kselftest_install: the runner
 # (run_kselftest.sh, kselftest/, kselftest-list.txt), each collection's
 # settings file, the selected tests at their install paths and the
@@ -24,8 +25,11 @@ GUEST=$OUT/guest-tools
 MTE_TESTS="mte_host_probe mte_guest mte_userspace"
 # A hibernation kernel's cells (KCONFIG=hibernate) hibernate inside
 # mte_userspace: it runs first, so that the other two test the resumed
-# kernel, and there is no smoke set unless SMOKE names one.
+# kernel, and there is no smoke set unless SMOKE names one. The same
+# kernel's kexec cells boot their second kernel with /kexec.
+KEXEC_SRC=
 if [ "${KCONFIG:-}" = hibernate ]; then
+	KEXEC_SRC=$ROOT/scripts/pipeline/guest-kexec.c
 	SMOKE=${SMOKE:-/dev/null}
 	MTE_TESTS="mte_userspace mte_host_probe mte_guest"
 fi
@@ -70,7 +74,8 @@ STAMP=$( {
 	cat "$GUEST/.done"
 	echo "$MTE_TESTS"
 	sha1sum "$SMOKE" "$BUSYBOX" "$0" "$ROOT/scripts/pipeline/guest-init.sh" \
-		"$ROOT/scripts/pipeline/guest-hibernate.sh" "$ROOT/scripts/pipeline/results.awk"
+		"$ROOT/scripts/pipeline/guest-hibernate.sh" "$ROOT/scripts/pipeline/results.awk" \
+		${KEXEC_SRC:+"$KEXEC_SRC"}
 } | sha1sum | cut -c1-16)
 if [ -f "$OUTPUT" ] && [ "$(cat "$OUTPUT.stamp" 2>/dev/null)" = "$STAMP" ]; then
 	stage "initramfs: $(basename "$OUTPUT") up to date"
@@ -88,6 +93,11 @@ ln -s busybox "$STAGING/bin/sh"
 install -m 0755 "$ROOT/scripts/pipeline/guest-init.sh" "$STAGING/init"
 install -m 0755 "$ROOT/scripts/pipeline/guest-hibernate.sh" "$STAGING/hibernate"
 install -m 0644 "$ROOT/scripts/pipeline/results.awk" "$STAGING/results.awk"
+if [ -n "$KEXEC_SRC" ]; then
+	need_tool aarch64-linux-gnu-gcc
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$STAGING/kexec" "$KEXEC_SRC" ||
+		die "building /kexec from $KEXEC_SRC failed"
+fi
 test_list >"$STAGING/tests.txt"
 K=$STAGING/kselftest
 cp -a "$INST/run_kselftest.sh" "$INST/kselftest" "$INST/kselftest-list.txt" "$K/"

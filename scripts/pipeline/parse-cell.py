@@ -77,7 +77,28 @@ HIB_AFTER = ("mte_host_probe", "mte_guest")
 # they came back some other way, e.g. swapped out and in).
 HIB_RESTORED = re.compile(r"hibernate: Restored (\d+) MTE pages")
 ACROSS_PAGES = 16
+# MODE-kexec: the same modes; one boot of two kernels (boot.sh): the first,
+# in the other MTE state, runs no test and kexecs into the second (the
+# cell's MTE state), which runs the tests. Its /kexec prints KEXEC_MARK
+# just before the kexec: the console after it is graded as the cell's
+# (mode, MTE state, tests), the part before must show the first kernel in
+# the same KVM mode with the other MTE state, and the second kernel's
+# command line must be the one boot.sh wrote on the disk.
+EXPECTED_MODE.update({m + "-kexec": EXPECTED_MODE[m] for m in ("nvhe", "hvhe")})
+KEXEC_MARK = "# harness: kexec: the second kernel boots"
+KEXEC_SECOND = re.compile(r"Kernel command line: .*\bharness\.kexec=second\b")
+# The first kernel's KVM teardown on its way into the second.
+KEXEC_TEARDOWN = re.compile(r"kvm: exiting hardware virtualization")
+# What /kexec and /init say when the first kernel could not boot the second.
+KEXEC_ERROR = re.compile(r"^(kexec: .*|# harness: kexec: the first kernel could not boot the second)$")
+# arm64.nomte as the kernel applies it: each kernel of a kexec cell booted
+# with it must say so (MTE off is more than a missing "detected" line).
+NOMTE_FORCED = re.compile(r"CPU features: SYS_ID_AA64PFR1_EL1\[11:8\]: forced to 0")
 KTIME = re.compile(r"\[\s*\d+\.\d+\]")
+# Diagnostic lines kept per failed sub-test, and how much of the first one
+# a failure's reason quotes.
+DIAG_KEPT = 3
+DIAG_QUOTED = 300
 # A forced cell (MTE=forced) boots a CPU without MTE (QEMU mte=off) with
 # id_aa64pfr1.mte=2; the cpufeature code must have judged that unsafe.
 OVERRIDE_IGNORED = re.compile(r"ID_AA64PFR1_EL1\[11:8\]: ignoring override")
@@ -217,7 +238,9 @@ def parse_console(text):
            "tests": [], "totals": False, "done": False, "started": False,
            "override_ignored": False, "mte_detected": False,
            "harness_plan": None, "trace": [], "smp_up": None,
-           "psci_failed": set(), "restore": None}
+           "psci_failed": set(), "restore": None, "first": None,
+           "kexec_cmdline": False, "kexec_teardown": False, "kexec_error": None,
+           "nomte_forced": False}
     cur = None
     in_trace = False
     # Where the kernel's word on its mode and MTE goes: the image kernel's
@@ -226,6 +249,23 @@ def parse_console(text):
     facts = res
     started = []  # the tests the runner started so far
     for line in deinterleave(raw.rstrip("\r") for raw in text.splitlines()):
+        if line == KEXEC_MARK and res["first"] is None and not res["started"]:
+            # What the kernel said so far was the first kernel's: the
+            # facts of the cell are the second's, said after the mark.
+            res["first"] = {"mode": res["mode"], "mte_detected": res["mte_detected"],
+                            "nomte_forced": res["nomte_forced"]}
+            res.update(mode=None, mte_detected=False, smp_up=None, psci_failed=set(),
+                       override_ignored=False, nomte_forced=False)
+            continue
+        if res["first"] is not None and KEXEC_SECOND.search(line):
+            res["kexec_cmdline"] = True
+        if (res["first"] is not None and not res["kexec_cmdline"]
+                and KEXEC_TEARDOWN.search(line)):
+            res["kexec_teardown"] = True
+        if res["first"] is None and res["kexec_error"] is None and KEXEC_ERROR.match(line):
+            res["kexec_error"] = line
+        if NOMTE_FORCED.search(line):
+            res["nomte_forced"] = True
         if line == HIB_MARK and res["restore"] is None:
             facts = res["restore"] = {"mode": None, "mte_detected": False, "loaded": False,
                                       "at_load": None, "restored": None}
@@ -272,8 +312,12 @@ def parse_console(text):
         if line.startswith("# "):
             sub = line[2:]
             if sub.startswith("selftests: "):
-                cur = {"subtests": [], "plan": None}
+                cur = {"subtests": [], "plan": None, "diag": []}
                 started.append(test_name(sub))
+            if sub.startswith("# ") and cur is not None:
+                # The test's own diagnostics since its last result: they
+                # say why a sub-test failed (kept for failed ones only).
+                cur["diag"] = (cur["diag"] + [sub[2:]])[-DIAG_KEPT:]
             m = SUBPLAN.match(sub)
             if m and cur is not None and cur["plan"] is None:
                 cur["plan"] = int(m.group(1))
@@ -282,6 +326,9 @@ def parse_console(text):
                 cur["subtests"].append({
                     "ok": m.group(1) == "ok", "name": m.group(3),
                     "directive": (m.group(4) or "").strip()})
+                if m.group(1) != "ok" and cur["diag"]:
+                    cur["subtests"][-1]["diag"] = cur["diag"]
+                cur["diag"] = []
             if line.startswith(TOTALS):
                 res["totals"] = True
             if line == DONE_MARK:
@@ -322,6 +369,13 @@ def parse_console(text):
     return res
 
 
+def diag_of(sub):
+    """The diagnostic line that says why sub failed: the first that starts
+    as its name does (mte_host_probe: "PHASE: cpuN ..."), else the last."""
+    head = sub["name"].split(":")[0] + ":"
+    return next((d for d in sub["diag"] if d.startswith(head)), sub["diag"][-1])
+
+
 def failed_note(path, cell):
     """The "retried" note of an earlier boot that failed its grade: the
     console it graded and the reasons its verdict gave (parse-cell.py's
@@ -331,6 +385,9 @@ def failed_note(path, cell):
     why = [ln[len(cell) + 4:] for ln in lines[1:] if ln.startswith(f"  {cell}: ")
            and not ln.startswith(f"  {cell}: | ")]
     name = os.path.basename(path).replace(".verdict", ".console")
+    if lines and lines[0].startswith(f"{cell}: PASS "):
+        # Graded again since (verify.sh, other expectations or grader).
+        return f"{name}: failed the grading it had then; passes this one"
     return f"{name}: failed its grade: " + ("; ".join(why[:4]) or (lines[0] if lines else "no verdict"))
 
 
@@ -368,6 +425,40 @@ def hib_problems(res, want, want_mte):
     return problems
 
 
+def kexec_problems(res, want, want_mte, check_second=True):
+    """What a kexec cell's two kernels lack (res: the parsed console; want:
+    the KVM mode both kernels must reach; want_mte: the cell's MTE state,
+    which the second kernel must have and the first not; check_second:
+    also check the second kernel's MTE use, which --want-mte otherwise
+    does)."""
+    first = res["first"]
+    if first is None:
+        return ["kexec cell: no second kernel (the first did not print '%s')%s"
+                % (KEXEC_MARK, ": " + res["kexec_error"] if res["kexec_error"] else "")]
+    problems = []
+    if not res["kexec_teardown"]:
+        problems.append("kexec cell: the first kernel did not log its KVM teardown "
+                        "('kvm: exiting hardware virtualization') before the second booted")
+    for who, facts, nomte in (("first", first, want_mte), ("second", res, not want_mte)):
+        if nomte and not facts["nomte_forced"]:
+            problems.append("kexec cell: the %s kernel, booted with arm64.nomte, did not "
+                            "log 'SYS_ID_AA64PFR1_EL1[11:8]: forced to 0'" % who)
+    if first["mode"] is None or not want.fullmatch(first["mode"]):
+        problems.append("kexec cell: the first kernel reached KVM mode '%s', expected '%s'"
+                        % (first["mode"], want.pattern))
+    if first["mte_detected"] == want_mte:
+        problems.append("kexec cell: the first kernel %s MTE, as the second does: the two "
+                        "must differ" % ("uses" if want_mte else "does not use"))
+    if not res["kexec_cmdline"]:
+        problems.append("kexec cell: no 'Kernel command line:' with harness.kexec=second "
+                        "after the mark: not the second kernel boot.sh wrote")
+    if check_second and res["mode"] is not None and res["mte_detected"] != want_mte:
+        problems.append("kexec cell: the second kernel %s MTE, but the cell is MTE %s"
+                        % ("uses" if res["mte_detected"] else "does not use",
+                           "on" if want_mte else "off"))
+    return problems
+
+
 def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     """Return (cell_ok, boot_ok, problems, tests) with per-test outcome.
 
@@ -390,6 +481,8 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                         % (LATE_BOOT_CPUS, LATE_BOOT_CPUS, res["smp_up"]))
     if mode.endswith("-hib"):
         problems += hib_problems(res, want, mte == "on")
+    if mode.endswith("-kexec"):
+        problems += kexec_problems(res, want, mte == "on", want_mte is None)
     if mte == "forced" and not res["override_ignored"]:
         problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
                         "override' line, so the cell did not test an unsafe "
@@ -440,7 +533,10 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
                      and re.search(r"\bexit=1\b", t["directive"]))
             if stray or not bad or not whole:
                 met = False
-                why = ("unexpected failing sub-tests: " + "; ".join(stray[:4]) if stray
+                diag = next((diag_of(s) for s in t["subtests"]
+                             if not s["ok"] and s["name"] in stray and s.get("diag")), None)
+                why = ("unexpected failing sub-tests: " + "; ".join(stray[:4])
+                       + (" (its diagnostic: %s)" % diag[:DIAG_QUOTED] if diag else "") if stray
                        else "no failing sub-test matches " + failing.pattern if not bad
                        else "did not run to its end (%d of %s sub-tests, %s)"
                        % (len(t["subtests"]), t["subplan"], t["directive"]))
@@ -498,6 +594,10 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
             detail = t["directive"]
             if bad and (failing is None or t["status"] != "fail"):
                 detail += (" " if detail else "") + "subtests: " + "; ".join(bad[:4])
+                diag = next((diag_of(s) for s in t["subtests"] if not s["ok"] and s.get("diag")),
+                            None)
+                if diag:
+                    detail += " (first diagnostic: %s)" % diag[:DIAG_QUOTED]
             problems.append(f"{t['name']}: {why}" + (f" ({detail})" if detail else ""))
         t = dict(t, outcome=outcome, expected=sorted(allowed))
         tests.append(t)
@@ -556,12 +656,20 @@ def judge_hung(path, mode, mte, rules, strict):
         if strict and running in MTE_TESTS:
             problems.append("the boot that hung (%s) hung in %s, where the series can "
                             "cause a hang" % (name, running))
+    if strict and mode.endswith("-kexec") and res["first"] is not None and res["mode"] is None:
+        problems.append("the boot that hung (%s) hung between the two kernels of the "
+                        "kexec, where the series can cause a hang" % name)
+    if strict and mode.endswith("-hib") and res["restore"] is not None:
+        problems.append("the boot that hung (%s) hung once the restore kernel had "
+                        "booted, where the series can cause a hang" % name)
     if strict and OURS.search(text):
         problems.append("the boot that hung (%s) has mte_probe or an mte_ test in a "
                         "stack dump" % name)
     stall = STALL.search(text)
     where = ("in '%s'" % running if running else "after '%s'" % test_name(last) if last and not res["done"]
-             else "after the tests" if res["done"] else "before the tests")
+             else "after the tests" if res["done"]
+             else "in the kexec" if res["first"] is not None and res["mode"] is None
+             else "before the tests")
     note = "%s: hung %s%s, %d test results before it" % (
         name, where, " (%s)" % text[stall.start():text.find("\n", stall.start())].strip()
         if stall else "", len(res["tests"]))

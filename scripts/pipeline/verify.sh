@@ -28,13 +28,14 @@ export KVER=${KVER:-6.12} SERIES=${SERIES:-patches}
 export JOBS=${JOBS:-$(nproc)}
 FAMILY=$(kernel_family)
 MODES=${MODES:-$(family_modes "$FAMILY")}
-# Hibernation cells (MODE-hib) need a kernel that can hibernate: their
-# own build (KCONFIG=hibernate), the default for a run of them only.
+# Hibernation (MODE-hib) and kexec (MODE-kexec) cells need a kernel that
+# can hibernate and kexec: their own build (KCONFIG=hibernate), the
+# default for a run of them only. HIB_MODES counts both kinds.
 HIB_MODES=0
 NR_MODES=0
 for m in $MODES; do
 	NR_MODES=$((NR_MODES + 1))
-	case $m in *-hib) HIB_MODES=$((HIB_MODES + 1)) ;; esac
+	case $m in *-hib | *-kexec) HIB_MODES=$((HIB_MODES + 1)) ;; esac
 done
 if [ "$HIB_MODES" -gt 0 ] && [ "$HIB_MODES" = "$NR_MODES" ]; then
 	KCONFIG=${KCONFIG:-hibernate}
@@ -63,6 +64,9 @@ else
 	FAIL_RETRIES=${FAIL_RETRIES:-0}
 fi
 case $FAIL_RETRIES in 0 | 1) ;; *) die "FAIL_RETRIES must be 0 or 1, not '$FAIL_RETRIES'" ;; esac
+# Never for our series: a failure there is a finding, whoever sets it.
+[ "$SERIES" = none ] || [ "$FAIL_RETRIES" = 0 ] || die "FAIL_RETRIES=1 is for runs without our series (SERIES=none) only"
+
 # What to do once the run is built: boot and grade the matrix (default),
 # or --shell CELL (make shell), --lava (make lava), --lava-run CELL (make
 # lava-run). Arguments, not the environment: a variable left set in a
@@ -107,15 +111,16 @@ check_args() {
 	[ -n "$MTE" ] || die "MTE is empty"
 	case $KCONFIG in default | nomte | hibernate) ;; *) die "KCONFIG must be default, nomte or hibernate, not '$KCONFIG'" ;; esac
 	if [ "$HIB_MODES" -gt 0 ] && [ "$KCONFIG" != hibernate ]; then
-		die "hibernation modes (*-hib) need KCONFIG=hibernate: run them on their own (MODES=\"nvhe-hib hvhe-hib\")"
+		die "hibernation and kexec modes (*-hib, *-kexec) need KCONFIG=hibernate: run them on their own (MODES=\"nvhe-hib hvhe-hib\")"
 	fi
 	case " $MTE " in
-	*" forced "*) [ "$HIB_MODES" = 0 ] || die "hibernation modes take MTE=\"off on\", not forced" ;;
+	*" forced "*) [ "$HIB_MODES" = 0 ] || die "hibernation and kexec modes take MTE=\"off on\", not forced" ;;
 	esac
-	# Refused before anything is built: a hibernation cell boots twice.
+	# Refused before anything is built: a hibernation cell boots twice, a
+	# kexec cell needs its disk.
 	case $ACTION in
-	lava | lava-run) [ "$HIB_MODES" = 0 ] || die "hibernation cells boot twice: no LAVA job for them" ;;
-	shell) case $ACTION_CELL in *-hib-mte*) die "a hibernation cell has no shell: it boots twice" ;; esac ;;
+	lava | lava-run) [ "$HIB_MODES" = 0 ] || die "hibernation and kexec cells boot two kernels: no LAVA job for them" ;;
+	shell) case $ACTION_CELL in *-hib-mte* | *-kexec-mte*) die "a hibernation or kexec cell has no shell: it boots two kernels" ;; esac ;;
 	esac
 	case $SERIES in patches | mainline | none) ;; *) die "SERIES must be patches, mainline or none, not '$SERIES'" ;; esac
 	check_mainline_base
@@ -199,7 +204,7 @@ boot_cell() {
 	fi
 	stage "boot: $cell${3:+ (again: its first boot failed its grade)}"
 	rm -f "$LOGS/$cell.key" "$console" "$LOGS/$cell".hung[0-9]*.console
-	[ "${3:-}" = again ] || rm -f "$LOGS/$cell.failed1.console" "$LOGS/$cell.failed1.verdict"
+	[ "${3:-}" = again ] || rm -f "$LOGS/$cell".failed1.*
 	t0=$(date +%s)
 	if bash "$SCRIPTS/pipeline/boot.sh" "$IMAGE" "$INITRD" "$mode" "$mte" "$console"; then
 		echo "$key" >"$LOGS/$cell.key"
@@ -214,25 +219,62 @@ boot_cell() {
 	stage "boot: $cell finished in $(cat "$LOGS/$cell.seconds")s"
 }
 
-# grade_cell MODE MTE: grade one cell's console.
-grade_cell() {
-	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f key args=()
-	for f in "${EXPECTS[@]}"; do args+=(--expect "$f"); done
-	args+=(--boot "$(cat "$LOGS/$cell.boot" 2>/dev/null || echo ok)")
-	for f in "$LOGS/$cell".hung[0-9]*.console; do
-		[ ! -f "$f" ] || args+=(--hung "$f")
-	done
-	[ ! -f "$LOGS/$cell.failed1.verdict" ] || args+=(--failed "$LOGS/$cell.failed1.verdict")
-	[ "$SERIES" = none ] || args+=(--strict-hang)
+# failed_argkey ARG...: what a grading depends on besides the consoles
+# and the boot's outcome: the grader, the expectation files' contents and
+# the other arguments.
+failed_argkey() {
+	{
+		printf '%s\n' "$@" | awk '$0 == "--boot" { skip = 1; next } skip { skip = 0; next }
+			$0 == "--hung" { skip = 1; next } { print }'
+		sha1sum "$SCRIPTS/pipeline/parse-cell.py" "${EXPECTS[@]}" 2>/dev/null | cut -d' ' -f1
+	} | sha1sum | cut -c1-16
+}
+
+# cell_args MODE MTE BOOTFILE [hung]: parse-cell.py's arguments for a
+# boot of the cell, in ARGS: BOOTFILE holds boot.sh's outcome; "hung":
+# with the cell's hung consoles (those of the boot graded now).
+cell_args() {
+	local mode=$1 mte=$2 cell=$1-mte$2 f
+	ARGS=()
+	for f in "${EXPECTS[@]}"; do ARGS+=(--expect "$f"); done
+	ARGS+=(--boot "$(cat "$3" 2>/dev/null || echo ok)")
+	if [ "${4:-}" = hung ]; then
+		for f in "$LOGS/$cell".hung[0-9]*.console; do
+			[ ! -f "$f" ] || ARGS+=(--hung "$f")
+		done
+	fi
+	[ "$SERIES" = none ] || ARGS+=(--strict-hang)
 	# Our tests must all be in the run, whatever the smoke set.
-	args+=(--require mte_host_probe --require mte_guest --require mte_userspace)
+	ARGS+=(--require mte_host_probe --require mte_guest --require mte_userspace)
 	# The kernel must use MTE exactly in the MTE-on cells of an MTE kernel.
 	if [ "$mte" = on ] && [ "$KCONFIG" != nomte ]; then
-		args+=(--want-mte yes)
+		ARGS+=(--want-mte yes)
 	else
-		args+=(--want-mte no)
+		ARGS+=(--want-mte no)
 	fi
-	args+=(--mode "$mode" --mte "$mte")
+	ARGS+=(--mode "$mode" --mte "$mte")
+}
+
+# grade_cell MODE MTE: grade one cell's console.
+grade_cell() {
+	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f key argkey args=()
+	cell_args "$mode" "$mte" "$LOGS/$cell.boot" hung
+	args=("${ARGS[@]}")
+	# A first boot's verdict (retry_failed) holds for the grading it was
+	# given: with other expectations, another grader or other arguments
+	# the first boot is graded again (its retry stays on record).
+	argkey=$(failed_argkey "${args[@]}")
+	echo "$argkey" >"$RESULTS/$cell.argkey"
+	if [ -f "$LOGS/$cell.failed1.verdict" ] && [ -f "$LOGS/$cell.failed1.console" ] &&
+		[ "$(cat "$LOGS/$cell.failed1.argkey" 2>/dev/null)" != "$argkey" ]; then
+		cell_args "$mode" "$mte" "$LOGS/$cell.failed1.boot"
+		python3 "$SCRIPTS/pipeline/parse-cell.py" "$LOGS/$cell.failed1.console" "${ARGS[@]}" \
+			>"$LOGS/$cell.failed1.verdict" || rc=$?
+		[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.failed1.console"
+		rc=0
+		echo "$argkey" >"$LOGS/$cell.failed1.argkey"
+	fi
+	[ ! -f "$LOGS/$cell.failed1.verdict" ] || args+=(--failed "$LOGS/$cell.failed1.verdict")
 	# The same console(s), grader and arguments grade the same: reuse.
 	key=$( {
 		printf '%s\n' "${args[@]}"
@@ -294,9 +336,12 @@ retry_failed() {
 			[ -f "$RESULTS/$cell.verdict" ] || continue
 			head -n1 "$RESULTS/$cell.verdict" | grep -q ": PASS " && continue
 			[ -f "$LOGS/$cell.console" ] || continue
-			mv "$RESULTS/$cell.verdict" "$LOGS/$cell.failed1.verdict"
+			# The key first: an interrupted move leaves no cached boot.
+			rm -f "$LOGS/$cell.key" "$RESULTS/$cell.gradekey" "$RESULTS/$cell.json"
+			mv -f "$LOGS/$cell.boot" "$LOGS/$cell.failed1.boot" 2>/dev/null || echo ok >"$LOGS/$cell.failed1.boot"
+			cp "$RESULTS/$cell.argkey" "$LOGS/$cell.failed1.argkey"
 			mv "$LOGS/$cell.console" "$LOGS/$cell.failed1.console"
-			rm -f "$LOGS/$cell.key" "$LOGS/$cell.boot" "$RESULTS/$cell.gradekey" "$RESULTS/$cell.json"
+			mv "$RESULTS/$cell.verdict" "$LOGS/$cell.failed1.verdict"
 			again+=("$mode $mte")
 		done
 	done
