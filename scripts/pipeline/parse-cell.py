@@ -189,12 +189,16 @@ def test_name(desc):
 # does not carry this exact stamp).
 KMSG_STAMP = re.compile(r"\[\s*\d+\.\d{6}\] ")
 HARNESS_PLAN = re.compile(r"^# harness: plan (\d+)$")
-# Only the runner's own lines are put back together: its result lines and
-# the header of each collection ("TAP version 13", "1..N"; seen: the
-# runner's "kselftest: Running tests in arm64" to /dev/kmsg landing right
-# after "TAP version 13"). A test's output is behind "# " and carries no
-# directive of the runner's.
-RUNNER_LINE = re.compile(r"^((not )?ok \d+ selftests: |TAP version \d|1\.\.\d)")
+# Only KTAP result lines and the harness's own are put back together: the
+# runner's result lines and the header of each collection ("TAP version
+# 13", "1..N"; seen: the runner's "kselftest: Running tests in arm64" to
+# /dev/kmsg landing right after "TAP version 13"), a test's sub-test
+# results ("# ok N", "# not ok N"; seen: "Detected PIPT I-cache on CPU3"
+# inside a host probe's result during its hotplug phase, which cut the
+# name's "[exception entry only]" off it) and the "# harness: " lines.
+# Other output of a test is left as it came.
+RUNNER_LINE = re.compile(r"^((not )?ok \d+ selftests: |TAP version \d|1\.\.\d|"
+                         r"# (not )?ok \d+ |# harness: )")
 KTAP_START = re.compile(r"^(not ok |ok |# |## |1\.\.|TAP version )")
 
 
@@ -262,7 +266,8 @@ def parse_console(text):
         if (res["first"] is not None and not res["kexec_cmdline"]
                 and KEXEC_TEARDOWN.search(line)):
             res["kexec_teardown"] = True
-        if res["first"] is None and res["kexec_error"] is None and KEXEC_ERROR.match(line):
+        if (not res["kexec_cmdline"] and res["kexec_error"] is None
+                and KEXEC_ERROR.match(line)):
             res["kexec_error"] = line
         if NOMTE_FORCED.search(line):
             res["nomte_forced"] = True
@@ -436,6 +441,9 @@ def kexec_problems(res, want, want_mte, check_second=True):
         return ["kexec cell: no second kernel (the first did not print '%s')%s"
                 % (KEXEC_MARK, ": " + res["kexec_error"] if res["kexec_error"] else "")]
     problems = []
+    if res["kexec_error"]:
+        problems.append("kexec cell: the first kernel could not boot the second: "
+                        + res["kexec_error"])
     if not res["kexec_teardown"]:
         problems.append("kexec cell: the first kernel did not log its KVM teardown "
                         "('kvm: exiting hardware virtualization') before the second booted")
@@ -673,7 +681,18 @@ def judge_hung(path, mode, mte, rules, strict):
     note = "%s: hung %s%s, %d test results before it" % (
         name, where, " (%s)" % text[stall.start():text.find("\n", stall.start())].strip()
         if stall else "", len(res["tests"]))
-    return problems, note
+    return problems, note, probe_subtests(res)
+
+
+def probe_subtests(res):
+    """mte_host_probe's sub-tests in a parsed console, finished or running
+    (the negative control checks them in boots that hung too)."""
+    subs = [s for t in res["tests"] if t["name"] == "mte_host_probe" for s in t["subtests"]]
+    last = next((line[2:] for line in reversed(res["ktap"]) if line.startswith("# selftests: ")),
+                None)
+    if res["inflight"] is not None and last and test_name(last) == "mte_host_probe":
+        subs += res["inflight"]["subtests"]
+    return [{"name": s["name"], "ok": s["ok"]} for s in subs]
 
 
 def main():
@@ -709,14 +728,15 @@ def main():
     ok, boot_ok, problems, tests = grade(res, args.mode, args.mte, rules, args.boot, want,
                                          args.require)
     cell = f"{args.mode}-mte{args.mte}"
-    retried = []
+    retried, hung_probes = [], []
     for path in args.hung:
         try:
-            more, note = judge_hung(path, args.mode, args.mte, rules, args.strict_hang)
+            more, note, subs = judge_hung(path, args.mode, args.mte, rules, args.strict_hang)
         except OSError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         retried.append(note)
+        hung_probes.append(subs)
         if more:
             problems += more
             ok = boot_ok = False
@@ -739,7 +759,7 @@ def main():
     result = {"cell": cell, "mode": args.mode, "mte": args.mte,
               "reached": res["mode"], "ok": ok, "boot_ok": boot_ok,
               "problems": problems, "tests": tests, "counts": counts,
-              "oops": res["oops"], "retried": retried}
+              "oops": res["oops"], "retried": retried, "hung_probes": hung_probes}
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1)

@@ -230,19 +230,18 @@ failed_argkey() {
 	} | sha1sum | cut -c1-16
 }
 
-# cell_args MODE MTE BOOTFILE [hung]: parse-cell.py's arguments for a
-# boot of the cell, in ARGS: BOOTFILE holds boot.sh's outcome; "hung":
-# with the cell's hung consoles (those of the boot graded now).
+# cell_args MODE MTE WHICH: parse-cell.py's arguments for a boot of the
+# cell, in ARGS. WHICH: "" for the boot graded now, "failed1." for the
+# first boot of a cell booted again after a failed grade (retry_failed):
+# that boot's outcome and hung consoles.
 cell_args() {
 	local mode=$1 mte=$2 cell=$1-mte$2 f
 	ARGS=()
 	for f in "${EXPECTS[@]}"; do ARGS+=(--expect "$f"); done
-	ARGS+=(--boot "$(cat "$3" 2>/dev/null || echo ok)")
-	if [ "${4:-}" = hung ]; then
-		for f in "$LOGS/$cell".hung[0-9]*.console; do
-			[ ! -f "$f" ] || ARGS+=(--hung "$f")
-		done
-	fi
+	ARGS+=(--boot "$(cat "$LOGS/$cell.${3}boot" 2>/dev/null || echo ok)")
+	for f in "$LOGS/$cell.${3}"hung[0-9]*.console; do
+		[ ! -f "$f" ] || ARGS+=(--hung "$f")
+	done
 	[ "$SERIES" = none ] || ARGS+=(--strict-hang)
 	# Our tests must all be in the run, whatever the smoke set.
 	ARGS+=(--require mte_host_probe --require mte_guest --require mte_userspace)
@@ -258,7 +257,7 @@ cell_args() {
 # grade_cell MODE MTE: grade one cell's console.
 grade_cell() {
 	local mode=$1 mte=$2 cell=$1-mte$2 rc=0 f key argkey args=()
-	cell_args "$mode" "$mte" "$LOGS/$cell.boot" hung
+	cell_args "$mode" "$mte" ""
 	args=("${ARGS[@]}")
 	# A first boot's verdict (retry_failed) holds for the grading it was
 	# given: with other expectations, another grader or other arguments
@@ -267,7 +266,7 @@ grade_cell() {
 	echo "$argkey" >"$RESULTS/$cell.argkey"
 	if [ -f "$LOGS/$cell.failed1.verdict" ] && [ -f "$LOGS/$cell.failed1.console" ] &&
 		[ "$(cat "$LOGS/$cell.failed1.argkey" 2>/dev/null)" != "$argkey" ]; then
-		cell_args "$mode" "$mte" "$LOGS/$cell.failed1.boot"
+		cell_args "$mode" "$mte" failed1.
 		python3 "$SCRIPTS/pipeline/parse-cell.py" "$LOGS/$cell.failed1.console" "${ARGS[@]}" \
 			>"$LOGS/$cell.failed1.verdict" || rc=$?
 		[ "$rc" -le 1 ] || die "parse-cell.py failed on $LOGS/$cell.failed1.console"
@@ -327,7 +326,7 @@ boot_all() {
 # console and verdict become CELL.failed1.*, the new boot is graded with
 # that verdict (parse-cell.py --failed), which the summary then names.
 retry_failed() {
-	local mode mte cell again=() pids=() p
+	local mode mte cell f again=() pids=() p
 	[ "$FAIL_RETRIES" = 1 ] || return 0
 	for mode in $MODES; do
 		for mte in $MTE; do
@@ -339,6 +338,9 @@ retry_failed() {
 			# The key first: an interrupted move leaves no cached boot.
 			rm -f "$LOGS/$cell.key" "$RESULTS/$cell.gradekey" "$RESULTS/$cell.json"
 			mv -f "$LOGS/$cell.boot" "$LOGS/$cell.failed1.boot" 2>/dev/null || echo ok >"$LOGS/$cell.failed1.boot"
+			for f in "$LOGS/$cell".hung[0-9]*.console; do
+				[ ! -f "$f" ] || mv "$f" "$LOGS/$cell.failed1.${f#"$LOGS/$cell."}"
+			done
 			cp "$RESULTS/$cell.argkey" "$LOGS/$cell.failed1.argkey"
 			mv "$LOGS/$cell.console" "$LOGS/$cell.failed1.console"
 			mv "$RESULTS/$cell.verdict" "$LOGS/$cell.failed1.verdict"

@@ -13,8 +13,9 @@ not run ("[probe error]").
 
 --check (the negative control): exit 1 unless, in every such cell, every
 probe of the boot phase failed (each register and each tag instruction
-was reachable, so each probe is shown able to see the bad case) and, in
-the protected cells, the guest given ATA by its host stored its tag.
+was reachable, so each probe is shown able to see the bad case), no boot
+probe passed in a boot of the cell that hung and was booted again, and,
+in the protected cells, the guest given ATA by its host stored its tag.
 """
 
 import glob
@@ -47,6 +48,12 @@ def main(argv):
                for s in t["subtests"] if s["name"].startswith("guest given ATA")]
         if not probes or any(s["ok"] or s["name"].endswith((ENTRY_ONLY, PROBE_ERROR)) for s in probes):
             held.append("%s: not every boot probe reached MTE state" % c["cell"])
+        # A boot that hung and was booted again (boot.sh BOOT_RETRIES)
+        # must not have seen a boot probe miss the hole either.
+        for n, subs in enumerate(c.get("hung_probes", []), 1):
+            if any(s["ok"] and s["name"].startswith("boot: ") for s in subs):
+                held.append("%s: in the boot that hung (%d), a boot probe did not reach "
+                            "MTE state" % (c["cell"], n))
         if c["mode"].startswith("protected") and (not ata or ata[0]["ok"]):
             held.append("%s: the guest given ATA did not store its tag" % c["cell"])
         for t in c["tests"]:
