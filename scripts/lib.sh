@@ -139,10 +139,10 @@ family_modes() {
 # each non-VHE mode booted with maxcpus=2 (-late), whose other CPUs
 # come up for the first time after KVM's init, and hibernation (-hib) and
 # kexec (-kexec) in the non-protected non-VHE modes (pKVM refuses to
-# hibernate and cannot be torn down for a kexec; neither yet run on 6.1).
+# hibernate and to load a kexec kernel; 6.1 has no hVHE).
 family_extra_modes() {
 	case $1 in
-	6.1) echo "nvhe-late protected-nvhe-late" ;;
+	6.1) echo "nvhe-late protected-nvhe-late nvhe-hib nvhe-kexec" ;;
 	*) echo "nvhe-lazy hvhe-lazy nvhe-late hvhe-late protected-late protected-nvhe-late nvhe-hib hvhe-hib nvhe-kexec hvhe-kexec" ;;
 	esac
 }

@@ -641,7 +641,7 @@ done
 t "verify: missing cross compiler is a one-line error" 1 "^error: required tool 'aarch64-linux-gnu-gcc' not found" \
 	env PATH="$TMP/bin" bash "$S/pipeline/verify.sh"
 t "verify: bad MODES is refused" 1 "^error: MODES: no mode 'hvhe2' in Linux 6.12" env MODES=hvhe2 bash "$S/pipeline/verify.sh"
-t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe nvhe-late protected-nvhe-late\)" \
+t "verify: a mode the base lacks is refused (6.1 has no hVHE)" 1 "^error: MODES: no mode 'hvhe' in Linux 6.1 \(it has: nvhe protected-nvhe vhe nvhe-late protected-nvhe-late nvhe-hib nvhe-kexec\)" \
 	env KVER=6.1 MODES=hvhe bash "$S/pipeline/verify.sh"
 ok "lib: a base with its own config takes it (6.1: smoke-6.1.txt, untestable-6.1.txt)" \
 	bash -c ". $S/lib.sh; KVER=6.1; [ \"\$(family_config smoke)\" = $ROOT/configs/smoke-6.1.txt ] &&
@@ -755,6 +755,8 @@ t "verify: a kexec cell has no shell, refused before building" 1 '^error: a hibe
 	bash "$S/pipeline/verify.sh" --shell hvhe-kexec-mteoff
 t "verify: kexec modes are not mixed with the default ones" 1 '^error: hibernation and kexec modes' \
 	env MODES="nvhe nvhe-kexec" bash "$S/pipeline/verify.sh"
+t "verify: 6.1 has no hVHE kexec cell" 1 "^error: MODES: no mode 'hvhe-kexec' in Linux 6.1" \
+	env KVER=6.1 MODES="hvhe-kexec" MTE="off on" bash "$S/pipeline/verify.sh"
 t "verify: FAIL_RETRIES=1 is refused for our series" 1 '^error: FAIL_RETRIES=1 is for runs without our series' \
 	env FAIL_RETRIES=1 bash "$S/pipeline/verify.sh"
 t "verify: FAIL_RETRIES takes 0 or 1" 1 "^error: FAIL_RETRIES must be 0 or 1, not '2'" \
