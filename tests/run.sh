@@ -300,6 +300,17 @@ t "parser: a kernel message inside a sub-test's result line does not change its 
 	parse "$TMP/cut-sub.log" --mode hvhe --mte off --want-mte no --expect "$ROOT/configs/expect/oracle-7.3.txt"
 t "parser: the oracle's hvhe-mteoff fixture passes as oracle-7.3.txt names" 0 '^hvhe-mteoff: PASS' \
 	parse "$FIX/console-oracle-hvhe-mteoff.log" --mode hvhe --mte off --want-mte no --expect "$ROOT/configs/expect/oracle-7.3.txt"
+# The rest of a cut result line starting as a directive ("# SKIP"), a
+# cut "# selftests:" header, and a boot that hung in the middle of a line
+# (boot.sh's QEMU kill message is no rest of it).
+{ echo '# harness: plan 1'; printf '%s\n' 'TAP version 13' '1..1' \
+	'# selftests: kvm: a[    2.100000] mte_probe: loaded' '' \
+	'ok 1 selftests: kvm: a [    2.663494] kselftest: Running tests in kvm' '# SKIP' \
+	'# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0' '# harness: done'; } >"$TMP/cut-dir.log"
+parse "$TMP/cut-dir.log" --mode nvhe --mte off --json "$TMP/cut-dir.json" --ktap "$TMP/cut-dir.ktap" >/dev/null 2>&1 || true
+ok "parser: a cut before '# SKIP' keeps the SKIP" \
+	python3 -c "import json; t = {x['name']: x['status'] for x in json.load(open('$TMP/cut-dir.json'))['tests']}; assert t == {'a': 'skip'}, t"
+ok "parser: a cut '# selftests:' header keeps the test's name" grep -qx '# selftests: kvm: a' "$TMP/cut-dir.ktap"
 sed 's/^# harness: plan 2$/# harness: plan 3/; s/^1\.\.2$/1..2/' "$TMP/cut.log" >"$TMP/cut3.log"
 t "parser: fewer results than the guest's own count of tests is incomplete" 1 'incomplete: 3 tests to run but 2 results' \
 	parse "$TMP/cut3.log" --mode nvhe --mte off

@@ -51,7 +51,8 @@ def main(argv):
         # A boot that hung and was booted again (boot.sh BOOT_RETRIES)
         # must not have seen a boot probe miss the hole either.
         for n, subs in enumerate(c.get("hung_probes", []), 1):
-            if any(s["ok"] and s["name"].startswith("boot: ") for s in subs):
+            if any(s["name"].startswith("boot: ") and
+                   (s["ok"] or s["name"].endswith((ENTRY_ONLY, PROBE_ERROR))) for s in subs):
                 held.append("%s: in the boot that hung (%d), a boot probe did not reach "
                             "MTE state" % (c["cell"], n))
         if c["mode"].startswith("protected") and (not ata or ata[0]["ok"]):
