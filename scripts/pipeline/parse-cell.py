@@ -189,16 +189,13 @@ def test_name(desc):
 # does not carry this exact stamp).
 KMSG_STAMP = re.compile(r"\[\s*\d+\.\d{6}\] ")
 HARNESS_PLAN = re.compile(r"^# harness: plan (\d+)$")
-# Only KTAP result lines and the harness's own are put back together: the
-# runner's result lines and the header of each collection ("TAP version
-# 13", "1..N"; seen: the runner's "kselftest: Running tests in arm64" to
-# /dev/kmsg landing right after "TAP version 13"), a test's sub-test
-# results ("# ok N", "# not ok N"; seen: "Detected PIPT I-cache on CPU3"
-# inside a host probe's result during its hotplug phase, which cut the
-# name's "[exception entry only]" off it) and the "# harness: " lines.
-# The same for every other line of the stream (the "# selftests: NAME"
-# headers, a test's "# " output, a result cut inside its "not ok").
-RUNNER_LINE = re.compile(r"^(not |ok|#|TAP version \d|1\.\.\d)")
+# The lines put back together: every line of the KTAP stream (the
+# runner's results and collection headers, seen cut by its own
+# "kselftest: Running tests in arm64" to /dev/kmsg; a test's "# selftests:"
+# header, its "# " output and its sub-test results, seen cut by "Detected
+# PIPT I-cache on CPU3" in the host probe's hotplug phase, which took
+# "[exception entry only]" off a name) and the "# harness: " lines.
+STREAM_LINE = re.compile(r"^(not |ok|#|TAP version \d|1\.\.\d)")
 # The rest of a cut result line that starts as a line of its own would:
 # its directive.
 CUT_DIRECTIVE = re.compile(r"^#\s*(SKIP|TODO|XFAIL|XPASS|exit=)")
@@ -230,7 +227,7 @@ def deinterleave(lines):
                 line = pending + line
             pending = None
         m = KMSG_STAMP.search(line)
-        if m and m.start() > 0 and RUNNER_LINE.match(line):
+        if m and m.start() > 0 and STREAM_LINE.match(line):
             out.append(line[m.start():])
             pending = line[:m.start()]
             continue
@@ -411,10 +408,6 @@ def hib_problems(res, want, want_mte):
     state, which the image kernel must have and the restore kernel not)."""
     restore = res["restore"]
     problems = []
-    if res["mode"] is not None and res["mte_detected"] != want_mte:
-        problems.append("hibernation cell: the image kernel %s MTE, but the cell is MTE %s"
-                        % ("uses" if res["mte_detected"] else "does not use",
-                           "on" if want_mte else "off"))
     if restore is None:
         return problems + ["hibernation cell: no restore boot (the image kernel did not "
                            "power off by itself)"]
@@ -434,12 +427,11 @@ def hib_problems(res, want, want_mte):
     return problems
 
 
-def kexec_problems(res, want, want_mte, check_second=True):
+def kexec_problems(res, want, want_mte):
     """What a kexec cell's two kernels lack (res: the parsed console; want:
     the KVM mode both kernels must reach; want_mte: the cell's MTE state,
-    which the second kernel must have and the first not; check_second:
-    also check the second kernel's MTE use, which --want-mte otherwise
-    does)."""
+    which the second kernel must have (grade() checks it) and the first
+    not)."""
     first = res["first"]
     if first is None:
         return ["kexec cell: no second kernel (the first did not print '%s')%s"
@@ -464,10 +456,6 @@ def kexec_problems(res, want, want_mte, check_second=True):
     if not res["kexec_cmdline"]:
         problems.append("kexec cell: no 'Kernel command line:' with harness.kexec=second "
                         "after the mark: not the second kernel boot.sh wrote")
-    if check_second and res["mode"] is not None and res["mte_detected"] != want_mte:
-        problems.append("kexec cell: the second kernel %s MTE, but the cell is MTE %s"
-                        % ("uses" if res["mte_detected"] else "does not use",
-                           "on" if want_mte else "off"))
     return problems
 
 
@@ -494,14 +482,21 @@ def grade(res, mode, mte, rules, boot="ok", want_mte=None, required=()):
     if mode.endswith("-hib"):
         problems += hib_problems(res, want, mte == "on")
     if mode.endswith("-kexec"):
-        problems += kexec_problems(res, want, mte == "on", want_mte is None)
+        problems += kexec_problems(res, want, mte == "on")
     if mte == "forced" and not res["override_ignored"]:
         problems.append("forced cell: no 'ID_AA64PFR1_EL1[11:8]: ignoring "
                         "override' line, so the cell did not test an unsafe "
                         "MTE override")
+    # The kernel the cell grades: a hibernation cell's image kernel, a
+    # kexec cell's second; their kernel (KCONFIG=hibernate) has MTE, so
+    # their MTE state is checked whether or not --want-mte was given.
+    who = ("hibernation cell: the image kernel" if mode.endswith("-hib") else
+           "kexec cell: the second kernel" if mode.endswith("-kexec") else "kernel")
+    if want_mte is None and who != "kernel":
+        want_mte = mte == "on"
     if want_mte is not None and res["mode"] is not None and res["mte_detected"] != want_mte:
-        problems.append("kernel %s MTE, but the cell is MTE %s"
-                        % ("uses" if res["mte_detected"] else "does not use", mte))
+        problems.append("%s %s MTE, but the cell is MTE %s"
+                        % (who, "uses" if res["mte_detected"] else "does not use", mte))
     if res["oops"]:
         problems.append("kernel oops/panic/warning: " + " | ".join(res["oops"][:5]))
         if res["trace"]:

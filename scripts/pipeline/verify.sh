@@ -30,14 +30,14 @@ FAMILY=$(kernel_family)
 MODES=${MODES:-$(family_modes "$FAMILY")}
 # Hibernation (MODE-hib) and kexec (MODE-kexec) cells need a kernel that
 # can hibernate and kexec: their own build (KCONFIG=hibernate), the
-# default for a run of them only. HIB_MODES counts both kinds.
-HIB_MODES=0
+# default for a run of them only.
+TWO_KERNEL_MODES=0
 NR_MODES=0
 for m in $MODES; do
 	NR_MODES=$((NR_MODES + 1))
-	case $m in *-hib | *-kexec) HIB_MODES=$((HIB_MODES + 1)) ;; esac
+	case $m in *-hib | *-kexec) TWO_KERNEL_MODES=$((TWO_KERNEL_MODES + 1)) ;; esac
 done
-if [ "$HIB_MODES" -gt 0 ] && [ "$HIB_MODES" = "$NR_MODES" ]; then
+if [ "$TWO_KERNEL_MODES" -gt 0 ] && [ "$TWO_KERNEL_MODES" = "$NR_MODES" ]; then
 	KCONFIG=${KCONFIG:-hibernate}
 fi
 export KCONFIG=${KCONFIG:-default}
@@ -110,16 +110,16 @@ check_args() {
 	[ -n "$MODES" ] || die "MODES is empty"
 	[ -n "$MTE" ] || die "MTE is empty"
 	case $KCONFIG in default | nomte | hibernate) ;; *) die "KCONFIG must be default, nomte or hibernate, not '$KCONFIG'" ;; esac
-	if [ "$HIB_MODES" -gt 0 ] && [ "$KCONFIG" != hibernate ]; then
+	if [ "$TWO_KERNEL_MODES" -gt 0 ] && [ "$KCONFIG" != hibernate ]; then
 		die "hibernation and kexec modes (*-hib, *-kexec) need KCONFIG=hibernate: run them on their own (MODES=\"nvhe-hib hvhe-hib\")"
 	fi
 	case " $MTE " in
-	*" forced "*) [ "$HIB_MODES" = 0 ] || die "hibernation and kexec modes take MTE=\"off on\", not forced" ;;
+	*" forced "*) [ "$TWO_KERNEL_MODES" = 0 ] || die "hibernation and kexec modes take MTE=\"off on\", not forced" ;;
 	esac
 	# Refused before anything is built: a hibernation cell boots twice, a
 	# kexec cell needs its disk.
 	case $ACTION in
-	lava | lava-run) [ "$HIB_MODES" = 0 ] || die "hibernation and kexec cells boot two kernels: no LAVA job for them" ;;
+	lava | lava-run) [ "$TWO_KERNEL_MODES" = 0 ] || die "hibernation and kexec cells boot two kernels: no LAVA job for them" ;;
 	shell) case $ACTION_CELL in *-hib-mte* | *-kexec-mte*) die "a hibernation or kexec cell has no shell: it boots two kernels" ;; esac ;;
 	esac
 	case $SERIES in patches | mainline | none) ;; *) die "SERIES must be patches, mainline or none, not '$SERIES'" ;; esac
@@ -306,15 +306,25 @@ build_state() {
 # host core busy per guest). The disk count ($DU) runs beside them and is
 # neither counted nor waited for here.
 boot_all() {
-	local mode mte pids=() p
+	local mode mte cells=()
 	for mode in $MODES; do
 		for mte in $MTE; do
-			while [ "$(jobs -rp | grep -cvx "${DU:-0}")" -ge "$BOOT_JOBS" ]; do
-				wait -n || true
-			done
-			boot_cell "$mode" "$mte" &
-			pids+=("$!")
+			cells+=("$mode $mte")
 		done
+	done
+	boot_cells "${cells[@]}"
+}
+
+# boot_cells "MODE MTE [again]"...: boot_cell each, BOOT_JOBS at a time.
+boot_cells() {
+	local cell pids=() p
+	for cell in "$@"; do
+		while [ "$(jobs -rp | grep -cvx "${DU:-0}")" -ge "$BOOT_JOBS" ]; do
+			wait -n || true
+		done
+		# shellcheck disable=SC2086 # "MODE MTE [again]": its words
+		boot_cell $cell &
+		pids+=("$!")
 	done
 	for p in "${pids[@]}"; do
 		wait "$p" || true
@@ -326,7 +336,7 @@ boot_all() {
 # console and verdict become CELL.failed1.*, the new boot is graded with
 # that verdict (parse-cell.py --failed), which the summary then names.
 retry_failed() {
-	local mode mte cell f again=() pids=() p
+	local mode mte cell f again=()
 	[ "$FAIL_RETRIES" = 1 ] || return 0
 	for mode in $MODES; do
 		for mte in $MTE; do
@@ -348,17 +358,7 @@ retry_failed() {
 		done
 	done
 	[ "${#again[@]}" -gt 0 ] || return 0
-	for cell in "${again[@]}"; do
-		while [ "$(jobs -rp | grep -cvx "${DU:-0}")" -ge "$BOOT_JOBS" ]; do
-			wait -n || true
-		done
-		# shellcheck disable=SC2086 # "MODE MTE": two words
-		boot_cell $cell again &
-		pids+=("$!")
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" || true
-	done
+	boot_cells "${again[@]/%/ again}"
 	CELLS=()
 	for mode in $MODES; do
 		for mte in $MTE; do

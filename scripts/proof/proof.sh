@@ -86,12 +86,13 @@ explain() {
 # nothing, so that a row never hides a retry. The section's lines, which
 # say why, go to standard error: they reach CI's output.
 retried() {
-	local again
-	awk '/^Booted again/ { s = 1; next } s && /^$/ { s = 0 }
-		s && /^  [a-z-]+-mte[a-z]+: / { print }' "$1" | sed "s|^|$(basename "$1"): |" >&2
-	again=$(awk '/^Booted again/ { s = 1; next } s && /^$/ { s = 0 }
-		s && /^  [a-z-]+-mte[a-z]+: / { sub(/:$/, "", $1); print $1 }' "$1" | sort -u | tr '\n' ' ')
-	echo "${again:+ (booted again: ${again% })}"
+	local lines again
+	lines=$(awk '/^Booted again/ { s = 1; next } s && /^$/ { s = 0 }
+		s && /^  [a-z-]+-mte[a-z]+: / { print }' "$1" 2>/dev/null)
+	[ -n "$lines" ] || return 0
+	awk -v name="$(basename "$1")" '{ print name ": " $0 }' <<<"$lines" >&2
+	again=$(awk '{ sub(/:$/, "", $1); print $1 }' <<<"$lines" | sort -u | tr '\n' ' ')
+	echo " (booted again: ${again% })"
 }
 
 # verdict LOG: a verify run's last line and what retried says.
